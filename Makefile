@@ -1,0 +1,37 @@
+# snnx developer entry points. `make demo` runs the main job on the bundled example model,
+# `make test` runs lint and the whole test suite. Both create the virtual environment first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check --quiet
+EXAMPLE := src/snnx/examples/braille.nir
+
+.PHONY: venv demo test lint format clean
+
+venv: $(VENV)/.installed
+
+# torch 2.13.0 (a CPU wheel on this machine) goes in first, so nothing later pulls a CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+demo: venv
+	$(BIN)/snnx inspect $(EXAMPLE)
+	$(BIN)/python scripts/roundtrip.py $(EXAMPLE)
+
+lint: venv
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
+
+format: venv
+	$(BIN)/ruff check --fix src tests scripts
+	$(BIN)/ruff format src tests scripts
+
+test: lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
