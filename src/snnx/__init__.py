@@ -1,0 +1,46 @@
+"""snnx: move spiking neural networks between frameworks and onto neuromorphic hardware, via NIR.
+
+The public API is re-exported here and imported on first use, so ``import snnx`` stays cheap.
+
+>>> import snnx
+>>> graph = snnx.read(snnx.example_path("braille"))
+>>> sorted(graph.nodes)[:3], graph.nir_version
+(['fc1', 'fc2', 'input'], '0.2.0')
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("snnx")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0+unknown"
+
+_LAZY = {
+    "Graph": "snnx.ir.graph",
+    "Node": "snnx.ir.node",
+    "read": "snnx.ir.nirfile",
+    "write": "snnx.ir.nirfile",
+    "infer_shapes": "snnx.ir.shapes",
+    "Semantics": "snnx.semantics",
+    "PROFILES": "snnx.semantics",
+    "SnnxError": "snnx.errors",
+    "example_path": "snnx.examples",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'snnx' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,174 @@
+"""The fields of every NIR 1.0.8 primitive, and the checks each field's value must pass.
+
+One table, `SCHEMA`, drives reading, writing, construction and checking, so a new primitive is one
+entry here. A field's ``kind`` says what its value is:
+
+- ``float``: a real number or array of them, finite (no NaN or inf);
+- ``int``: an integer or array of integers;
+- ``padding``: an integer, an array of integers, or one of the strings ``same`` / ``valid``;
+- ``shape``: a one-dimensional array of positive integers.
+
+Optional fields (``required=False``) may be absent; absence is kept, never filled in, so a file
+reads and writes back unchanged. `check_fields` raises a `GraphError` naming the field at fault.
+
+>>> sorted(SCHEMA["LIF"])
+['r', 'tau', 'v_leak', 'v_reset', 'v_threshold']
+>>> SCHEMA["LIF"]["v_reset"].required
+False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from snnx.errors import GraphError
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One field of a primitive: its kind, whether it must be present, its allowed ranks."""
+
+    kind: str
+    required: bool = True
+    ndim: tuple[int, ...] | None = None
+    positive: bool = False
+    nonnegative: bool = False
+
+
+_F = Field("float")
+_POS = Field("float", positive=True)
+_OPT = Field("float", required=False)
+_INT = Field("int")
+_INT_POS = Field("int", positive=True)
+_CONV = {
+    "input_shape": Field("int", required=False, positive=True),
+    "stride": _INT_POS,
+    "padding": Field("padding"),
+    "dilation": _INT_POS,
+    "groups": _INT_POS,
+    "bias": _F,
+}
+_POOL = {"kernel_size": _INT_POS, "stride": _INT_POS, "padding": Field("int", nonnegative=True)}
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "Input": {"shape": Field("shape")},
+    "Output": {"shape": Field("shape")},
+    "Affine": {"weight": Field("float", ndim=(2,)), "bias": _F},
+    "Linear": {"weight": Field("float", ndim=(2,))},
+    "Scale": {"scale": _F},
+    "Conv1d": {"weight": Field("float", ndim=(3,)), **_CONV},
+    "Conv2d": {"weight": Field("float", ndim=(4,)), **_CONV},
+    "SumPool2d": _POOL,
+    "AvgPool2d": _POOL,
+    "Flatten": {
+        "input_type": Field("shape", required=False),
+        "start_dim": Field("int", ndim=(0,)),
+        "end_dim": Field("int", ndim=(0,)),
+    },
+    "Delay": {"delay": Field("float", nonnegative=True)},
+    "Threshold": {"threshold": _F},
+    "I": {"r": _F},
+    "IF": {"r": _F, "v_threshold": _F, "v_reset": _OPT},
+    "LI": {"tau": _POS, "r": _F, "v_leak": _F},
+    "LIF": {"tau": _POS, "r": _F, "v_leak": _F, "v_threshold": _F, "v_reset": _OPT},
+    "CubaLI": {"tau_syn": _POS, "tau_mem": _POS, "r": _F, "v_leak": _F, "w_in": _OPT},
+    "CubaLIF": {
+        "tau_syn": _POS,
+        "tau_mem": _POS,
+        "r": _F,
+        "v_leak": _F,
+        "v_threshold": _F,
+        "v_reset": _OPT,
+        "w_in": _OPT,
+    },
+    "NIRGraph": {},
+}
+
+#: Primitives whose parameters are element-wise over the neurons (all one shape, or scalars).
+ELEMENTWISE = frozenset(
+    {"Scale", "Delay", "Threshold", "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"}
+)
+#: Primitives that keep state from one time step to the next.
+STATEFUL = frozenset({"Delay", "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"})
+#: Primitives that emit spikes.
+SPIKING = frozenset({"Threshold", "IF", "LIF", "CubaLIF"})
+
+
+def check_fields(type_name: str, fields: Mapping[str, Any]) -> list[str]:
+    """Check a primitive's fields against `SCHEMA`; return the names of fields it does not know.
+
+    Raises `GraphError` (with ``field`` set) for a missing, mistyped, mis-ranked, non-finite or
+    out-of-range value, and for element-wise parameters of different shapes.
+
+    >>> check_fields("LI", {"tau": np.ones(3), "r": np.ones(3), "v_leak": 0.0, "x": 1})
+    ['x']
+    """
+    schema = SCHEMA[type_name]
+    for name, spec in schema.items():
+        if name not in fields:
+            if spec.required:
+                raise GraphError(f"required field of {type_name} is missing", field=name)
+            continue
+        _check_value(type_name, name, spec, fields[name])
+    if type_name in ELEMENTWISE:
+        shapes = {n: np.shape(fields[n]) for n in schema if n in fields}
+        shaped = {n: s for n, s in shapes.items() if s != ()}
+        if len(set(shaped.values())) > 1:
+            listing = ", ".join(f"{n}{tuple(s)}" for n, s in shaped.items())
+            first = next(iter(shaped))
+            odd = next(n for n, s in shaped.items() if s != shaped[first])
+            raise GraphError(
+                f"parameters of {type_name} must share one shape (or be scalars), got {listing}",
+                field=odd,
+            )
+    return [name for name in fields if name not in schema]
+
+
+def _check_value(type_name: str, name: str, spec: Field, value: Any) -> None:
+    if spec.kind == "padding" and isinstance(value, str):
+        if value not in ("same", "valid"):
+            raise GraphError(
+                f"padding must be an integer, 'same' or 'valid', got {value!r}", field=name
+            )
+        return
+    array = np.asarray(value)
+    integral = spec.kind in ("int", "shape", "padding")
+    if integral:  # integers, or floats that hold whole numbers (some exporters write those)
+        numeric = array.dtype.kind in "iu" or (
+            array.dtype.kind == "f"
+            and np.all(np.isfinite(array))
+            and np.all(array == np.round(array))
+        )
+    else:
+        numeric = array.dtype.kind in "iuf"
+    if not numeric:
+        wanted = "integers" if integral else "real numbers"
+        raise GraphError(
+            f"{type_name}.{name} must hold {wanted}, got dtype {array.dtype}", field=name
+        )
+    if spec.ndim is not None and array.ndim not in spec.ndim:
+        raise GraphError(
+            f"{type_name}.{name} must have {' or '.join(map(str, spec.ndim))} dimensions, "
+            f"got shape {array.shape}",
+            field=name,
+        )
+    if spec.kind == "shape":
+        if array.ndim != 1 or np.any(array <= 0):
+            raise GraphError(
+                f"a shape must be a 1-D array of positive integers, got {array.tolist()}",
+                field=name,
+            )
+        return
+    if not np.all(np.isfinite(array)):
+        bad = "NaN" if np.any(np.isnan(array)) else "infinite"
+        raise GraphError(f"{type_name}.{name} holds {bad} values", field=name)
+    if spec.positive and np.any(array <= 0):
+        raise GraphError(f"{type_name}.{name} must be positive, got min {array.min()}", field=name)
+    if spec.nonnegative and np.any(array < 0):
+        raise GraphError(
+            f"{type_name}.{name} must be non-negative, got min {array.min()}", field=name
+        )
