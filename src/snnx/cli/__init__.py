@@ -1,0 +1,71 @@
+"""The ``snnx`` command. One module per subcommand (``<name>_cmd.py``) with ``HELP``,
+``configure(parser)`` and ``run(args) -> int``; heavy libraries are imported inside ``run`` so that
+``snnx --help`` answers at once.
+
+Exit codes: 0 success, 1 an error (one clear message; the traceback with ``--debug``), 2 a usage
+error.
+
+>>> from snnx import example_path
+>>> main(["inspect", "--json", str(example_path("braille"))])  # doctest: +ELLIPSIS
+{
+  "file": ...
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("inspect", "show")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    from snnx import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    parser = argparse.ArgumentParser(
+        prog="snnx",
+        description="Move spiking neural networks between frameworks and onto neuromorphic "
+        "hardware, via NIR.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"snnx {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"snnx.cli.{name}_cmd")
+        sub = commands.add_parser(
+            name, help=module.HELP, description=module.__doc__, parents=[common]
+        )
+        module.configure(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``snnx`` command line; return its exit code."""
+    args = build_parser().parse_args(argv)
+    from snnx.errors import SnnxError
+
+    try:
+        return args.run(args) or 0
+    except (SnnxError, OSError) as err:
+        if args.debug:
+            raise
+        print(f"snnx: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("snnx: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: say so in one line, traceback on request
+        if args.debug:
+            raise
+        print(
+            f"snnx: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
+            "traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1

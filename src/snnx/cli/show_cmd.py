@@ -1,0 +1,26 @@
+"""Draw a NIR graph: nodes in layers from inputs to outputs, subgraphs in labelled boxes,
+recurrent edges as red arcs. The format follows the output's extension (svg, png or pdf)."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "draw a .nir graph to an svg, png or pdf file"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``snnx show``."""
+    parser.add_argument("file", help="the .nir file")
+    parser.add_argument(
+        "-o", "--output", required=True, help="the picture to write (.svg, .png, .pdf)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, check and draw the graph."""
+    from snnx.drawing import draw
+    from snnx.ir.nirfile import read
+
+    draw(read(args.file), args.output)
+    print(f"wrote {args.output}")
+    return 0
