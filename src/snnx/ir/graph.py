@@ -164,17 +164,30 @@ class Graph:
 
     # -- edges -------------------------------------------------------------------------------
 
-    def add_edge(self, src: str, dst: str) -> None:
-        """Append an edge ``src -> dst`` (endpoints may address subgraph ports, ``"sub.x"``)."""
+    def add_edge(self, src: str, dst: str, *, allow_duplicate: bool = False) -> None:
+        """Append an edge ``src -> dst`` (endpoints may address subgraph ports, ``"sub.x"``).
+
+        A second identical edge is an error unless ``allow_duplicate``: in memory it means the
+        value is summed twice (flattening can need that), but NIR files cannot hold it.
+        """
         src, dst = str(src), str(dst)
         u, src_port = self.resolve(src, "src", (src, dst))
         v, dst_port = self.resolve(dst, "dst", (src, dst))
-        if any(
-            (d["src"], d["dst"]) == (src, dst) for d in (self.nx.get_edge_data(u, v) or {}).values()
-        ):
+        if not allow_duplicate and self.has_edge(src, dst):
             raise GraphError(f"duplicate edge ({src!r}, {dst!r})", field="edges")
         self.nx.add_edge(
             u, v, key=next(self._order), src=src, dst=dst, src_port=src_port, dst_port=dst_port
+        )
+
+    def has_edge(self, src: str, dst: str) -> bool:
+        """Whether an edge written ``src -> dst`` exists."""
+        try:
+            u, _ = self.resolve(src, "src")
+            v, _ = self.resolve(dst, "dst")
+        except GraphError:
+            return False
+        return any(
+            (d["src"], d["dst"]) == (src, dst) for d in (self.nx.get_edge_data(u, v) or {}).values()
         )
 
     def remove_edge(self, src: str, dst: str) -> None:
@@ -289,18 +302,19 @@ class Graph:
                 if inner[inner_name].type in ("Input", "Output"):
                     bypass.append(full)
             for src, dst in inner.edges:
-                flat.add_edge(f"{name}.{src}", f"{name}.{dst}")
+                flat.add_edge(f"{name}.{src}", f"{name}.{dst}", allow_duplicate=True)
         for u, v, _, data in self.edge_records():
             flat.add_edge(
                 self.port_node(u, data["src_port"], "Output"),
                 self.port_node(v, data["dst_port"], "Input"),
+                allow_duplicate=True,
             )
         for name in bypass:
             preds, succs = flat.predecessors(name), flat.successors(name)
             flat.remove_node(name)
             for p in preds:
                 for q in succs:
-                    flat.add_edge(p, q)
+                    flat.add_edge(p, q, allow_duplicate=True)
         return flat
 
     def port_node(self, name: str, port: str | None, kind: str) -> str:
@@ -387,7 +401,7 @@ class Graph:
                 copy.deepcopy(data["annotations"]),
             )
         for src, dst in self.edges:
-            new.add_edge(src, dst)
+            new.add_edge(src, dst, allow_duplicate=True)
         return new
 
     def __eq__(self, other: object) -> bool:

@@ -207,6 +207,11 @@ def _write_graph(group: h5py.Group, graph: Graph) -> None:
                     _write_value(child, "metadata", payload.metadata)
         except SnnxError as err:
             raise err.located(parent=name) from None
+    if len(set(graph.edges)) != len(graph.edges):
+        twice = next(e for e in graph.edges if graph.edges.count(e) > 1)
+        raise GraphError(
+            f"duplicate edge {twice}: NIR files cannot hold an edge twice", field="edges"
+        )
     edges = np.array(graph.edges, dtype=object).reshape(-1, 2)
     group.create_dataset("edges", data=edges, dtype=_STRING)
     if graph.metadata is not None:
