@@ -17,6 +17,7 @@ def test_profiles_cover_the_frameworks():
         "spyx",
         "rockpool",
         "sinabs",
+        "spikingjelly",
         "lava",
     }
     for name, semantics in PROFILES.items():
@@ -32,9 +33,9 @@ def test_profiles_cover_the_frameworks():
         ({"reset": "none"}, "reset"),
         ({"spike_amplitude": "2"}, "spike_amplitude"),
         ({"current": "old"}, "current"),
-        ({"spike_test": "during"}, "spike_test"),
+        ({"spike_output": "during"}, "spike_output"),
         ({"threshold": "<"}, "threshold"),
-        ({"max_spikes": 0}, "max_spikes"),
+        ({"max_spikes": -1}, "max_spikes"),
         ({"max_spikes": 1.5}, "max_spikes"),
     ],
 )
@@ -74,7 +75,7 @@ def test_setting_semantics_on_a_graph_touches_only_its_key(nir_paper):
     graph = snnx.read(nir_paper / "lif_norse.nir")
     assert graph.semantics is None and graph.metadata is None
     graph.semantics = Semantics.profile("spyx")
-    assert graph.semantics.spike_test == "before"
+    assert graph.semantics.spike_output == "next-step"
     graph.metadata["note"] = "kept"
     graph.semantics = None
     assert graph.metadata == {"note": "kept"}

@@ -2,27 +2,45 @@
 
 A NIR file describes continuous-time dynamics such as ``tau dv/dt = (v_leak - v) + r I``; running
 it needs choices the file does not carry, and frameworks choose differently. A `Semantics` value
-holds them:
+holds them. One step of a neuron, with ``x`` its summed input:
 
-- ``dt``: the time step, in seconds.
-- ``integrator``: ``"euler"`` steps ``v += dt/tau (v_leak - v + r I)``; ``"exact"`` holds the input
-  over the step (zero-order hold), ``v = v_leak + r I + (v - v_leak - r I) exp(-dt/tau)``.
-- ``reset``: after a spike, ``"zero"`` sets ``v = v_reset`` (0 unless given); ``"subtract"`` sets
-  ``v -= v_threshold``.
-- ``spike_amplitude``: a spike is ``"1"`` per step, or ``"1/dt"`` (unit area, a delta function).
-- ``current``: the voltage integrates this step's ``"new"`` synaptic current or the
-  ``"previous"`` one (CubaLIF).
-- ``spike_test``: the threshold is tested ``"after"`` integrating this step (the spike leaves in the
-  same step) or ``"before"`` (on the last step's voltage: spikes leave one step later).
-- ``threshold``: the comparison, ``">"`` (NIR) or ``">="``.
-- ``max_spikes``: spikes one neuron may emit per step (1; Xylo and Sinabs count several).
+1. *integrate*: ``w = integrate(v, x)`` with the ``integrator`` (``a = exp(-dt/tau)``):
 
-Named profiles reproduce each framework (`PROFILES`); ``Semantics.profile("norse", dt=1e-4)``
-takes one and overrides fields. A graph stores its semantics in metadata under ``snnx_semantics``.
+   - ``euler``:     ``w = v + dt/tau (v_leak - v + r x)``
+   - ``exact``:     ``w = v_leak + r x + (v - v_leak - r x) a`` (input held over the step)
+   - ``exp-decay``: ``w = v_leak + (v - v_leak) a + dt/tau r x`` (exact decay, Euler gain:
+     Sinabs, Rockpool)
+
+   CubaLIF first updates its current the same way (``tau_syn di/dt = -i + w_in x``) and integrates
+   the voltage with this step's ``new`` current or the ``previous`` one; ``exact`` solves the
+   coupled pair exactly. ``I``/``IF`` (no time constant) always take ``w = v + dt r x``.
+2. *fire*: spikes where ``w > v_threshold`` (``threshold=">"``, NIR) or ``>=``; up to
+   ``max_spikes`` per step (``floor(w / v_threshold)`` of them; 0 means no limit).
+3. *reset*: ``zero`` sets ``v = v_reset``, ``subtract`` takes ``v_threshold`` off per spike. With
+   ``reset_timing="same-step"`` the reset applies to ``w`` now; with ``"next-step"`` it lands in
+   the next step (a subtraction after that step's integration, a zero reset before it), as
+   snnTorch's ``reset_delay=True`` and Spyx's LIF do. ``v_min="-threshold"`` then clamps v from
+   below (Sinabs' IAF).
+4. *emit*: the spike count times ``spike_amplitude`` (``"1"`` per step, or ``"1/dt"``, unit area),
+   in the same step or, with ``spike_output="next-step"``, one step later (Spyx, Lava).
+
+Voltages start at ``v_init`` (``zero``, ``v_leak`` or ``v_reset``); currents at zero. Input
+trains are spikes too: they are scaled by the amplitude like every other spike.
+
+``overrides`` holds what a framework does differently per node type (``"*"``: every type): knob
+values (``{"CubaLIF": {"reset_timing": "same-step"}}``) and fields it reads in place of the file's
+(``{"LIF": {"r": "tau/dt"}}``: an importer that ignores ``r`` and adds its input with gain 1). A
+field override is a number or one of `EXPRESSIONS`.
+
+Named profiles reproduce each framework's NIR import (`PROFILES`);
+``Semantics.profile("norse", dt=1e-4)`` takes one and overrides knobs. A graph stores its semantics
+in metadata under ``snnx_semantics``.
 
 >>> s = Semantics.profile("snntorch")
 >>> s.dt, s.integrator, s.reset
 (0.0001, 'euler', 'zero')
+>>> Semantics.profile("spyx").for_type("CubaLIF").reset_timing
+'same-step'
 >>> Semantics.from_metadata({"snnx_semantics": s.to_metadata()}) == s
 True
 """
@@ -30,6 +48,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,12 +57,38 @@ from snnx.errors import SemanticsError
 METADATA_KEY = "snnx_semantics"
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "integrator": ("euler", "exact"),
+    "integrator": ("euler", "exact", "exp-decay"),
     "reset": ("zero", "subtract"),
-    "spike_amplitude": ("1", "1/dt"),
+    "reset_timing": ("same-step", "next-step"),
+    "spike_output": ("same-step", "next-step"),
     "current": ("new", "previous"),
-    "spike_test": ("after", "before"),
     "threshold": (">", ">="),
+    "spike_amplitude": ("1", "1/dt"),
+    "v_init": ("zero", "v_leak", "v_reset"),
+    "v_min": ("none", "-threshold"),
+}
+
+#: What a field override may say besides a number: a value computed from the node's own fields.
+EXPRESSIONS = ("tau/dt", "tau_mem/dt", "tau_syn/dt", "1/dt")
+
+#: Fields an override may replace, per neuron type.
+OVERRIDABLE_FIELDS = {
+    "I": ("r",),
+    "IF": ("r", "v_reset"),
+    "LI": ("r", "v_leak"),
+    "LIF": ("r", "v_leak", "v_reset"),
+    "CubaLI": ("r", "v_leak", "w_in"),
+    "CubaLIF": ("r", "v_leak", "v_reset", "w_in"),
+}
+
+
+_TIME_CONSTANTS = {
+    "I": (),
+    "IF": (),
+    "LI": ("tau",),
+    "LIF": ("tau",),
+    "CubaLI": ("tau_syn", "tau_mem"),
+    "CubaLIF": ("tau_syn", "tau_mem"),
 }
 
 
@@ -54,11 +99,15 @@ class Semantics:
     dt: float = 1e-4
     integrator: str = "euler"
     reset: str = "zero"
-    spike_amplitude: str = "1"
+    reset_timing: str = "same-step"
+    spike_output: str = "same-step"
     current: str = "new"
-    spike_test: str = "after"
     threshold: str = ">"
     max_spikes: int = 1
+    spike_amplitude: str = "1"
+    v_init: str = "zero"
+    v_min: str = "none"
+    overrides: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
     profile_name: str | None = None
 
     def __post_init__(self) -> None:
@@ -67,33 +116,76 @@ class Semantics:
                 f"dt must be a positive number of seconds, got {self.dt!r}", field="dt"
             )
         object.__setattr__(self, "dt", float(self.dt))
-        for knob, allowed in CHOICES.items():
-            value = getattr(self, knob)
-            if value not in allowed:
-                raise SemanticsError(f"must be one of {list(allowed)}, got {value!r}", field=knob)
-        if (
-            isinstance(self.max_spikes, bool)
-            or not isinstance(self.max_spikes, int)
-            or self.max_spikes < 1
-        ):
-            raise SemanticsError(
-                f"must be a positive integer, got {self.max_spikes!r}", field="max_spikes"
+        for knob in CHOICES:
+            _check_choice(knob, getattr(self, knob), knob)
+        _check_max_spikes(self.max_spikes, "max_spikes")
+        if not isinstance(self.overrides, Mapping):
+            raise SemanticsError("must map node types to overrides", field="overrides")
+        frozen = {}
+        for type_name, changes in self.overrides.items():
+            where = f"overrides/{type_name}"
+            if type_name != "*" and type_name not in OVERRIDABLE_FIELDS:
+                raise SemanticsError(
+                    f"overrides apply to neuron types {', '.join(OVERRIDABLE_FIELDS)} or '*'",
+                    field=where,
+                )
+            fields = (
+                set().union(*OVERRIDABLE_FIELDS.values())
+                if type_name == "*"
+                else set(OVERRIDABLE_FIELDS[type_name])
             )
+            for key, value in changes.items():
+                if key in CHOICES:
+                    _check_choice(key, value, f"{where}/{key}")
+                elif key == "max_spikes":
+                    _check_max_spikes(value, f"{where}/{key}")
+                elif key in fields:
+                    _check_field_value(value, type_name, f"{where}/{key}")
+                else:
+                    raise SemanticsError(
+                        f"{key!r} is neither a knob nor an overridable field of {type_name}",
+                        field=where,
+                    )
+            frozen[type_name] = dict(changes)
+        object.__setattr__(self, "overrides", frozen)
 
     @classmethod
-    def profile(cls, name: str, **overrides: Any) -> Semantics:
-        """The named profile, with some knobs overridden (``dt=1e-3``, ...)."""
+    def profile(cls, name: str, **changes: Any) -> Semantics:
+        """The named profile, with some knobs changed (``dt=1e-3``, ...)."""
         if name not in PROFILES:
             raise SemanticsError(f"unknown profile {name!r}; profiles: {', '.join(PROFILES)}")
-        return dataclasses.replace(PROFILES[name], **overrides)
+        return dataclasses.replace(PROFILES[name], **changes)
 
     def replace(self, **changes: Any) -> Semantics:
         """A copy with some knobs changed."""
         return dataclasses.replace(self, **changes)
 
+    def for_type(self, type_name: str) -> Semantics:
+        """The knobs as they apply to one node type (its overrides of knobs folded in)."""
+        knobs = {
+            k: v
+            for scope in ("*", type_name)
+            for k, v in self.overrides.get(scope, {}).items()
+            if k in CHOICES or k == "max_spikes"
+        }
+        return dataclasses.replace(self, **knobs) if knobs else self
+
+    def field_overrides(self, type_name: str) -> dict[str, Any]:
+        """Fields this semantics reads in place of the file's for one node type."""
+        allowed = OVERRIDABLE_FIELDS.get(type_name, ())
+        return {
+            k: v
+            for scope in ("*", type_name)
+            for k, v in self.overrides.get(scope, {}).items()
+            if k in allowed
+        }
+
     def to_metadata(self) -> dict[str, Any]:
-        """The knobs as a flat dict of numbers and strings, for graph metadata."""
+        """The knobs as a dict of numbers and strings (overrides nested), for graph metadata."""
         data = dataclasses.asdict(self)
+        data["overrides"] = {k: dict(v) for k, v in self.overrides.items()}
+        if not data["overrides"]:
+            del data["overrides"]
         if data["profile_name"] is None:
             del data["profile_name"]
         return data
@@ -119,27 +211,134 @@ class Semantics:
     def describe(self) -> str:
         """One line naming every knob."""
         name = f"{self.profile_name}: " if self.profile_name else ""
-        return (
-            f"{name}dt={self.dt:g} s, {self.integrator} integrator, reset {self.reset}, "
-            f"spike amplitude {self.spike_amplitude}, {self.current} current, "
-            f"spike test {self.spike_test} integration, v {self.threshold} threshold, "
-            f"up to {self.max_spikes} spike(s) per step"
+        spikes = "any number of" if self.max_spikes == 0 else f"up to {self.max_spikes}"
+        text = (
+            f"{name}dt={self.dt:g} s, {self.integrator} integrator, reset {self.reset} "
+            f"({self.reset_timing}), spikes emitted {self.spike_output}, {self.current} current, "
+            f"v {self.threshold} threshold, {spikes} spike(s) per step of amplitude "
+            f"{self.spike_amplitude}, v starts at {self.v_init}, v floor {self.v_min}"
+        )
+        if self.overrides:
+            text += f"; per type: {self.overrides}"
+        return text
+
+
+def resolve_field(value: Any, fields: Mapping[str, Any], dt: float) -> Any:
+    """The value a field override stands for, given the node's own fields and ``dt``.
+
+    >>> resolve_field("tau/dt", {"tau": 2.5e-3}, 1e-4)
+    25.0
+    """
+    if not isinstance(value, str):
+        return value
+    if value == "1/dt":
+        return 1.0 / dt
+    return fields[value.split("/")[0]] / dt
+
+
+def _check_choice(knob: str, value: Any, where: str) -> None:
+    if value not in CHOICES[knob]:
+        raise SemanticsError(f"must be one of {list(CHOICES[knob])}, got {value!r}", field=where)
+
+
+def _check_max_spikes(value: Any, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SemanticsError(
+            f"must be 0 (no limit) or a positive integer, got {value!r}", field=where
+        )
+
+
+def _check_field_value(value: Any, type_name: str, where: str) -> None:
+    if isinstance(value, str):
+        if value not in EXPRESSIONS:
+            raise SemanticsError(
+                f"must be a number or one of {list(EXPRESSIONS)}, got {value!r}", field=where
+            )
+        needed = value.split("/")[0]
+        if needed != "1" and (type_name == "*" or needed not in _TIME_CONSTANTS[type_name]):
+            raise SemanticsError(
+                f"{value!r} needs a field {needed!r}, which {type_name} does not have", field=where
+            )
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise SemanticsError(
+            f"must be a finite number or an expression, got {value!r}", field=where
         )
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars read back from a file become Python numbers."""
+    """numpy scalars read back from a file become Python numbers; groups become dicts."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
     return value.item() if hasattr(value, "item") else value
 
 
+_IGNORES_R_GAIN_1 = {"r": "tau/dt", "v_leak": 0.0}
+
 PROFILES: dict[str, Semantics] = {
+    # NIR's own continuous-time meaning, solved exactly with the input held over each step.
     "nir-reference": Semantics(dt=1e-4, integrator="exact", profile_name="nir-reference"),
-    "snntorch": Semantics(dt=1e-4, profile_name="snntorch"),
-    "norse": Semantics(dt=1e-3, current="previous", profile_name="norse"),
-    "spyx": Semantics(dt=1e-4, reset="subtract", spike_test="before", profile_name="spyx"),
-    "rockpool": Semantics(dt=1e-4, integrator="exact", reset="subtract", profile_name="rockpool"),
-    "sinabs": Semantics(
-        dt=1e-4, integrator="exact", reset="subtract", threshold=">=", profile_name="sinabs"
+    # snnTorch 1.0's import_from_nir: Euler at a hard-coded 1e-4, reset to zero at once (it builds
+    # reset_delay=False neurons), v_reset ignored; r honoured (folded into the threshold).
+    "snntorch": Semantics(dt=1e-4, overrides={"*": {"v_reset": 0.0}}, profile_name="snntorch"),
+    # Norse 1.1 from_nir: Euler at dt=1e-3 by default; LIF and IF ignore r (IF adds its input
+    # as is), reset to zero ignoring v_reset; v starts at v_leak.
+    "norse": Semantics(
+        dt=1e-3,
+        v_init="v_leak",
+        overrides={"*": {"v_reset": 0.0}, "LIF": {"r": 1.0}, "IF": {"r": "1/dt"}},
+        profile_name="norse",
     ),
-    "lava": Semantics(dt=1e-4, profile_name="lava"),
+    # Spyx 1.0 from_nir (dt defaults to 1): Euler decay, input gain 1 (r, w_in, v_leak ignored),
+    # spikes tested on last step's v so they leave one step late; LIF subtracts in the step after
+    # the crossing, CubaLIF before the decay (the same-step reset of the voltage it tested).
+    "spyx": Semantics(
+        dt=1.0,
+        reset="subtract",
+        reset_timing="next-step",
+        spike_output="next-step",
+        overrides={
+            "LIF": dict(_IGNORES_R_GAIN_1),
+            "IF": {"r": "1/dt"},
+            "CubaLIF": {
+                "reset_timing": "same-step",
+                "r": "tau_mem/dt",
+                "w_in": "tau_syn/dt",
+                "v_leak": 0.0,
+            },
+        },
+        profile_name="spyx",
+    ),
+    # Rockpool 3.1 LIF: exact decay, input added with gain 1 (r ignored), any number of spikes
+    # per step while v >= threshold, each subtracting it.
+    "rockpool": Semantics(
+        dt=1e-4,
+        integrator="exp-decay",
+        reset="subtract",
+        threshold=">=",
+        max_spikes=0,
+        overrides={"LIF": {"r": "tau/dt"}, "IF": {"r": "1/dt"}},
+        profile_name="rockpool",
+    ),
+    # Sinabs 3.1 from_nir: no time step (tau counts steps: dt=1), exact decay, gain 1, v >= threshold,
+    # floor(v / threshold) spikes subtracting; IAF clamps v at -threshold.
+    "sinabs": Semantics(
+        dt=1.0,
+        integrator="exp-decay",
+        reset="subtract",
+        threshold=">=",
+        max_spikes=0,
+        overrides={
+            "LIF": dict(_IGNORES_R_GAIN_1),
+            "LI": dict(_IGNORES_R_GAIN_1),
+            "IF": {"r": "1/dt", "v_min": "-threshold"},
+        },
+        profile_name="sinabs",
+    ),
+    # SpikingJelly 2.0 import_from_nir: Euler, v_reset honoured, v >= threshold, v starts at v_reset.
+    "spikingjelly": Semantics(
+        dt=1e-4, threshold=">=", v_init="v_reset", profile_name="spikingjelly"
+    ),
+    # Lava (floating point): Euler-like CUBA decays, reset to zero, spikes reach the next layer one
+    # step later.
+    "lava": Semantics(dt=1e-4, spike_output="next-step", profile_name="lava"),
 }
