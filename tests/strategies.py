@@ -36,6 +36,14 @@ def reals(draw, shape, low=-2.0, high=2.0, scalar_ok=True):
     return np.random.default_rng(seed).uniform(low, high, size=shape).astype(dtype)
 
 
+def whole_steps(draw, shape, dt=1e-4):
+    """Delays of 0 to 3 whole steps of ``dt`` (a scalar or one per element)."""
+    if draw(st.booleans()):
+        return draw(st.integers(0, 3)) * dt
+    seed = draw(st.integers(0, 2**32 - 1))
+    return np.random.default_rng(seed).integers(0, 4, size=shape) * dt
+
+
 def ints(draw, values):
     """Integers as a Python int (one value) or an int array."""
     if len(set(values)) == 1 and draw(st.booleans()):
@@ -88,7 +96,7 @@ def neuron(draw, shape):
         },
         "Threshold": lambda: {"threshold": r()},
         "Scale": lambda: {"scale": r()},
-        "Delay": lambda: {"delay": r(low=0.0, high=0.01)},
+        "Delay": lambda: {"delay": whole_steps(draw, shape)},
     }[kind]()
     if kind in ("IF", "LIF", "CubaLIF") and draw(st.booleans()):
         fields["v_reset"] = r()

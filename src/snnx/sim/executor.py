@@ -1,0 +1,183 @@
+"""The executor: a `Plan` becomes one pure function ``run(params, inputs) -> (outputs, records)``.
+
+Values flow as sequences ``(T, B, *shape)``. Edges into a node are summed (each reshaped to the
+node's input shape, for edges between same-size shapes). A hoisted node folds time into the batch:
+``(T * B, *shape)`` in, one call, and back. A scan segment advances its nodes one step at a time
+in one `jax.lax.scan`; its carry holds every stateful node's state and, for each back edge, what
+the edge's source produced on the previous step (zeros before the first step).
+
+Records: for each recorded node, ``"NODE.out"`` (what it emits) and ``"NODE.STATE"`` for each of its
+states (``v``, ``i``, ...), all sampled at the end of each step.
+
+The function is pure and jit-able; ``params`` (node -> field -> array) is its first argument, so
+`jax.grad` reaches every weight and time constant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+
+from snnx.errors import GraphError, SnnxError
+from snnx.semantics import Semantics
+from snnx.sim.ops import OPS
+from snnx.sim.ops.registry import Context, Op
+from snnx.sim.plan import Plan, Segment
+from snnx.sim.surrogate import spike_function
+
+Params = dict[str, dict[str, jax.Array]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """A plan bound to semantics and options, with each node's op and static context."""
+
+    plan: Plan
+    semantics: Semantics
+    ops: Mapping[str, Op]
+    contexts: Mapping[str, Context]
+    record: tuple[str, ...]
+    checkpoint: bool
+
+    @classmethod
+    def build(
+        cls,
+        plan: Plan,
+        semantics: Semantics,
+        *,
+        surrogate: str = "fast-sigmoid",
+        slope: float = 10.0,
+        record: Sequence[str] = (),
+        checkpoint: bool = False,
+    ) -> Program:
+        """Bind ``plan`` to ``semantics``; ``record`` names nodes whose states to return."""
+        graph, shapes = plan.graph, plan.shapes
+        ops, contexts = {}, {}
+        for name in graph:
+            node = graph[name]
+            if node.type in ("Input", "Output"):
+                continue
+            own = semantics.for_type(node.type)
+            spike = spike_function(surrogate, slope, inclusive=own.threshold == ">=")
+            ops[name] = OPS[node.type]
+            contexts[name] = Context(
+                name, node, shapes[name].input, shapes[name].output, own, spike
+            )
+        for name in record:
+            if name not in graph or graph[name].type in ("Input", "Output"):
+                raise GraphError("cannot record this node: no such simulated node", node=name)
+        return cls(plan, semantics, ops, contexts, tuple(record), checkpoint)
+
+    def params(self) -> Params:
+        """The trainable parameters, read from the graph as float32 arrays."""
+        out = {}
+        for name, op in self.ops.items():
+            fields = self.plan.graph[name].fields
+            out[name] = {k: jnp.asarray(fields[k], jnp.float32) for k in op.params if k in fields}
+        return out
+
+    def run(self, params: Params, inputs: Mapping[str, jax.Array]):
+        """Run the whole sequence: ``inputs`` maps each Input name to ``(T, B, *shape)``."""
+        graph, shapes = self.plan.graph, self.plan.shapes
+        seqs: dict[str, jax.Array] = {}
+        steps = batch = None
+        for name in graph.inputs:
+            if name not in inputs:
+                raise SnnxError(
+                    f"no input given for Input node '{name}' (inputs: {sorted(inputs)})"
+                )
+            x = jnp.asarray(inputs[name], jnp.float32)
+            if self.semantics.spike_amplitude == "1/dt":
+                x = x / self.semantics.dt
+            steps, batch = x.shape[0], x.shape[1]
+            try:
+                seqs[name] = x.reshape((steps, batch, *shapes[name].output))
+            except TypeError:
+                raise SnnxError(
+                    f"input for '{name}' has shape {tuple(x.shape)}; expected (T, B, "
+                    f"{', '.join(map(str, shapes[name].output))})"
+                ) from None
+        records: dict[str, jax.Array] = {}
+        for segment in self.plan.segments:
+            if segment.kind == "sequence":
+                name = segment.nodes[0]
+                x = self._gather(name, seqs, (steps, batch))
+                y = self.ops[name].apply(
+                    params[name], x.reshape((steps * batch, *x.shape[2:])), self.contexts[name]
+                )
+                seqs[name] = y.reshape((steps, batch, *y.shape[1:]))
+                if name in self.record:
+                    records[f"{name}.out"] = seqs[name]
+            else:
+                self._scan(segment, params, seqs, records, batch)
+        outputs = {
+            name: self._gather(name, seqs, (steps, batch)).reshape(
+                (steps, batch, *shapes[name].input)
+            )
+            for name in graph.outputs
+        }
+        return outputs, records
+
+    def _gather(self, name: str, values: Mapping[str, jax.Array], lead: tuple, back=(), prev=None):
+        """Sum of what the edges into ``name`` carry, each shaped as ``name``'s input."""
+        shape = self.plan.shapes[name].input
+        total = None
+        for pred in self.plan.graph.predecessors(name):
+            value = prev[pred] if (pred, name) in back else values[pred]
+            value = value.reshape((*lead, *shape))
+            total = value if total is None else total + value
+        return total
+
+    def _scan(
+        self, segment: Segment, params: Params, seqs: dict, records: dict, batch: int
+    ) -> None:
+        graph = self.plan.graph
+        inside = set(segment.nodes)
+        external = list(
+            dict.fromkeys(
+                p for n in segment.nodes for p in graph.predecessors(n) if p not in inside
+            )
+        )
+        carried = sorted({src for src, _ in segment.back_edges})
+        wanted = [
+            n
+            for n in segment.nodes
+            if n in self.record or any(s not in inside for s in graph.successors(n))
+        ]
+        shapes = self.plan.shapes
+
+        def step(carry, xs):
+            states, prev = carry
+            now = dict(xs)
+            new_states = {}
+            for name in segment.nodes:
+                x = self._gather(name, now, (batch,), segment.back_edges, prev)
+                op, ctx = self.ops[name], self.contexts[name]
+                if op.stateful:
+                    new_states[name], now[name] = op.step(params[name], states[name], x, ctx)
+                else:
+                    now[name] = op.apply(params[name], x, ctx)
+            out = {name: now[name] for name in wanted}
+            for name in self.record:
+                for label, value in zip(
+                    self.ops[name].states, new_states.get(name, ()), strict=False
+                ):
+                    out[f"{name}.{label}"] = value
+            return (new_states, {src: now[src] for src in carried}), out
+
+        states = {
+            n: self.ops[n].init(params[n], batch, self.contexts[n])
+            for n in segment.nodes
+            if self.ops[n].stateful
+        }
+        prev = {src: jnp.zeros((batch, *shapes[src].output)) for src in carried}
+        body = jax.checkpoint(step) if self.checkpoint else step
+        _, ys = jax.lax.scan(body, (states, prev), {p: seqs[p] for p in external})
+        for name in wanted:
+            seqs[name] = ys.pop(name)
+            if name in self.record:
+                records[f"{name}.out"] = seqs[name]
+        records.update(ys)

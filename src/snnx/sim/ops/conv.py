@@ -1,0 +1,47 @@
+"""Convolutions, ``Conv1d`` and ``Conv2d``: NIR's layout is channels first, weights
+``(C_out, C_in / groups, *kernel)``, as in PyTorch; ``y = conv(x, W) + b`` with stride, padding
+(integers per dimension, or ``same`` / ``valid``), dilation and groups.
+
+>>> import jax.numpy as jnp, numpy as np
+>>> from snnx.ir import Node
+>>> node = Node("Conv1d", weight=np.ones((1, 1, 2)), stride=1, padding=0, dilation=1, groups=1, bias=0.0)
+>>> ctx = type("Ctx", (), {"node": node})
+>>> CONV.apply({"weight": jnp.ones((1, 1, 2)), "bias": jnp.zeros(1)}, jnp.arange(4.0).reshape(1, 1, 4), ctx).tolist()
+[[[1.0, 3.0, 5.0]]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from jax import lax
+
+from snnx.sim.ops.registry import Op, register
+
+
+def _per_dim(value, ndim: int) -> tuple[int, ...]:
+    return tuple(int(v) for v in np.broadcast_to(np.atleast_1d(np.asarray(value)), (ndim,)))
+
+
+def _apply(p, x, ctx):
+    f = ctx.node.fields
+    ndim = np.ndim(f["weight"]) - 2
+    padding = f["padding"]
+    if isinstance(padding, str):
+        padding = padding.upper()
+    else:
+        padding = [(n, n) for n in _per_dim(padding, ndim)]
+    spatial = "HW"[:ndim] if ndim == 2 else "H"
+    y = lax.conv_general_dilated(
+        x,
+        p["weight"].astype(x.dtype),
+        window_strides=_per_dim(f["stride"], ndim),
+        padding=padding,
+        rhs_dilation=_per_dim(f["dilation"], ndim),
+        feature_group_count=int(f["groups"]),
+        dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
+    )
+    bias = p["bias"]
+    return y + bias.reshape(bias.shape + (1,) * ndim) if bias.ndim else y + bias
+
+
+CONV = register("Conv1d", "Conv2d")(Op(params=("weight", "bias"), apply=_apply))

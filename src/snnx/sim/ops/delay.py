@@ -1,0 +1,54 @@
+"""``Delay``: ``y(t) = x(t - delay)``, each element delayed by ``round(delay / dt)`` steps.
+
+The state is a buffer of the last ``D`` inputs (``D`` the longest delay in steps), newest first.
+A delay that is not a whole number of steps (within `TOLERANCE` of one) is an error naming the
+node: rounding it would silently change the network.
+
+>>> import numpy as np
+>>> steps_of(np.array([2e-4, 0.0]), 1e-4, "d").tolist()
+[2, 0]
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from snnx.errors import GraphError
+from snnx.sim.ops.registry import Op, register
+
+#: How far (in steps) a delay may be from a whole number of steps.
+TOLERANCE = 1e-6
+
+
+def steps_of(delay: np.ndarray, dt: float, name: str) -> np.ndarray:
+    """Delays in whole steps; raises `GraphError` when one is not representable at ``dt``."""
+    steps = np.asarray(delay, dtype=np.float64) / dt
+    rounded = np.round(steps)
+    worst = np.max(np.abs(steps - rounded), initial=0.0)
+    if worst > TOLERANCE:
+        at = np.unravel_index(np.argmax(np.abs(steps - rounded)), steps.shape) if steps.ndim else ()
+        raise GraphError(
+            f"delay {np.asarray(delay)[at]:g} s is {steps[at]:.4g} steps at dt={dt:g} s, not a whole "
+            "number; change dt or round the delay explicitly",
+            node=name,
+            field="delay",
+        )
+    return rounded.astype(np.int64)
+
+
+def _init(p, batch, ctx):
+    depth = int(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name).max(initial=0))
+    return (jnp.zeros((depth, batch, *ctx.in_shape)),)
+
+
+def _step(p, state, x, ctx):
+    (buffer,) = state
+    steps = steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name)
+    history = jnp.concatenate([x[None], buffer.astype(x.dtype)])  # history[k] = x(t - k)
+    index = jnp.broadcast_to(jnp.asarray(steps), x.shape[1:])
+    y = jnp.take_along_axis(history, jnp.broadcast_to(index, x.shape)[None], axis=0)[0]
+    return (history[: buffer.shape[0]],), y
+
+
+DELAY = register("Delay")(Op(params=(), init=_init, step=_step))

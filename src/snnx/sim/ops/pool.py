@@ -1,0 +1,41 @@
+"""Pooling over ``(C, H, W)``: ``SumPool2d`` sums each window, ``AvgPool2d`` divides that sum by
+the window size (zero padding counted, as PyTorch's default ``count_include_pad=True``).
+
+>>> import jax.numpy as jnp
+>>> from snnx.ir import Node
+>>> ctx = type("Ctx", (), {"node": Node("AvgPool2d", kernel_size=2, stride=2, padding=0)})
+>>> AVG.apply({}, jnp.arange(16.0).reshape(1, 1, 4, 4), ctx).tolist()
+[[[[2.5, 4.5], [10.5, 12.5]]]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+from jax import lax
+
+from snnx.sim.ops.conv import _per_dim
+from snnx.sim.ops.registry import Op, register
+
+
+def _window_sum(x, ctx):
+    f = ctx.node.fields
+    kernel, stride, padding = (_per_dim(f[k], 2) for k in ("kernel_size", "stride", "padding"))
+    return lax.reduce_window(
+        x,
+        jnp.zeros((), x.dtype),
+        lax.add,
+        (1, 1, *kernel),
+        (1, 1, *stride),
+        [(0, 0), (0, 0), *((n, n) for n in padding)],
+    )
+
+
+SUM = register("SumPool2d")(Op(params=(), apply=lambda p, x, ctx: _window_sum(x, ctx)))
+AVG = register("AvgPool2d")(
+    Op(
+        params=(),
+        apply=lambda p, x, ctx: _window_sum(x, ctx) / math.prod(_per_dim(ctx.node.kernel_size, 2)),
+    )
+)

@@ -1,0 +1,62 @@
+"""The registry of ops: how each NIR primitive runs in the simulator.
+
+An `Op` is either stateless, ``apply(p, x, ctx) -> y`` with ``x`` of shape ``(N, *in_shape)`` for
+any number ``N`` of samples (the executor folds time into it when the node is hoisted), or
+stateful, ``init(p, batch, ctx) -> state`` and ``step(p, state, x, ctx) -> (state, y)`` for one time
+step with ``x`` of shape ``(B, *in_shape)``. ``p`` maps the op's trainable ``params`` (float fields
+of the node) to arrays; everything else (strides, delays in steps, semantics) is static, in ``ctx``.
+
+>>> sorted(OPS)[:4]
+['Affine', 'AvgPool2d', 'Conv1d', 'Conv2d']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from snnx.ir.node import Node
+from snnx.semantics import Semantics
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What an op knows statically: its node, shapes, the semantics and the spike function
+    (``spike(x)`` is ``x > 0`` (or ``>=``) with the chosen surrogate gradient)."""
+
+    name: str
+    node: Node
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    semantics: Semantics
+    spike: Callable[[Any], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """How one primitive runs (see the module docstring)."""
+
+    params: tuple[str, ...]
+    apply: Callable | None = None
+    init: Callable | None = None
+    step: Callable | None = None
+    states: tuple[str, ...] = ()
+
+    @property
+    def stateful(self) -> bool:
+        return self.step is not None
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(*types: str) -> Callable[[Op], Op]:
+    """Register an op under one or more NIR type names."""
+
+    def add(op: Op) -> Op:
+        for type_name in types:
+            OPS[type_name] = op
+        return op
+
+    return add

@@ -1,0 +1,111 @@
+"""Scheduling a graph for the simulator: which nodes run over the whole sequence at once, and
+which step by step inside one `jax.lax.scan`.
+
+The graph is flattened (subgraphs inlined) and condensed into its strongly connected components.
+Walking the components in topological order:
+
+- a *hoisted* node runs once over all time steps: the sequence ``(T, B, ...)`` is folded into one
+  batch of ``T * B`` samples (one big matrix product instead of ``T`` small ones). Only stateless
+  nodes outside any cycle can be hoisted, and only the costly ones are (see `Plan.build`);
+- every other component joins the current *scan group*: its nodes advance one step at a time, in
+  an order where each node follows its predecessors except across back edges. A back edge (one that
+  closes a cycle, `Graph.back_edges`) carries the value its source produced on the previous step.
+
+A hoisted node that needs a value from the open scan group closes the group first; one that does
+not is scheduled before it. So a feed-forward network of big layers runs layer by layer, a small or
+recurrent one runs as a single scan, and mixtures get the fewest scans their dependencies allow.
+
+>>> import snnx
+>>> plan = Plan.build(snnx.read(snnx.example_path("braille")), hoist_from=0)
+>>> [(s.kind, s.nodes) for s in plan.segments]  # doctest: +NORMALIZE_WHITESPACE
+[('sequence', ['fc1']), ('scan', ['lif1.lif', 'lif1.w_rec']), ('sequence', ['fc2']),
+ ('scan', ['lif2'])]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import networkx as nx
+
+from snnx.ir.graph import Graph
+from snnx.ir.schema import STATEFUL
+from snnx.ir.shapes import GraphShapes
+
+#: Hoist a dense or convolutional node when it does at least this many multiply-adds per sample.
+HOIST_FROM = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """``sequence``: one hoisted node over the whole sequence. ``scan``: nodes stepped together,
+    listed in step order; ``back_edges`` are the edges inside them that carry last step's value."""
+
+    kind: str
+    nodes: list[str]
+    back_edges: frozenset[tuple[str, str]] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """A flattened graph, its shapes, and the segments that run it, in order."""
+
+    graph: Graph
+    shapes: GraphShapes
+    segments: list[Segment]
+
+    @classmethod
+    def build(cls, graph: Graph, hoist_from: float = HOIST_FROM) -> Plan:
+        """Plan ``graph``; hoist stateless nodes outside cycles costing at least ``hoist_from``
+        multiply-adds per sample (0: every one, layer by layer; ``math.inf``: none, one scan)."""
+        flat = graph.flatten()
+        shapes = flat.check()
+        back = flat.back_edges()
+        condensed = nx.condensation(flat.nx)
+        order = {name: i for i, name in enumerate(flat.flow_order())}
+        components = nx.lexicographical_topological_sort(
+            condensed, key=lambda c: min(order[n] for n in condensed.nodes[c]["members"])
+        )
+        segments: list[Segment] = []
+        group: list[str] = []
+        for component in components:
+            members = sorted(condensed.nodes[component]["members"], key=order.__getitem__)
+            node = members[0]
+            kind = flat[node].type
+            if kind in ("Input", "Output"):
+                continue
+            cyclic = len(members) > 1 or flat.nx.has_edge(node, node)
+            if not cyclic and kind not in STATEFUL and _cost(flat, shapes, node) >= hoist_from:
+                if any(p in group for p in flat.predecessors(node)):
+                    segments.append(_scan(group, back))
+                    group = []
+                segments.append(Segment("sequence", [node]))
+            else:
+                group += members
+        if group:
+            segments.append(_scan(group, back))
+        return cls(flat, shapes, segments)
+
+
+def _scan(nodes: list[str], back: set[tuple[str, str]]) -> Segment:
+    inside = set(nodes)
+    return Segment("scan", nodes, frozenset(e for e in back if e[0] in inside and e[1] in inside))
+
+
+def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
+    """Multiply-adds per sample of a stateless node (0 for cheap reshapes and scalings)."""
+    node = graph[name]
+    if node.type in ("Affine", "Linear"):
+        return math.prod(node.weight.shape)
+    if node.type in ("Conv1d", "Conv2d"):
+        return math.prod(node.weight.shape) * math.prod(shapes[name].output[1:])
+    if node.type in ("SumPool2d", "AvgPool2d"):
+        return math.prod(shapes[name].output) * math.prod(_kernel(node))
+    return 0
+
+
+def _kernel(node) -> tuple[int, ...]:
+    import numpy as np
+
+    return tuple(np.broadcast_to(np.atleast_1d(node.kernel_size), (2,)).tolist())

@@ -1,0 +1,188 @@
+"""`Simulator` and `simulate`: the reference executor's public face.
+
+A `Simulator` compiles a graph once for given semantics and options (a `Plan`, then a `Program`
+jitted with `jax.jit`); compiled programs are cached by the graph's structure, so graphs that
+differ only in parameter values share one. Parameters are an argument, not constants: pass your
+own (`Simulator.params` is the graph's) to train with `jax.grad`.
+
+>>> import numpy as np, snnx
+>>> graph = snnx.read(snnx.example_path("braille"))
+>>> sim = Simulator(graph, "snntorch")
+>>> result = sim(np.zeros((10, 2, 12)))
+>>> result.outputs["output"].shape
+(10, 2, 7)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from snnx.errors import SnnxError
+from snnx.ir.graph import Graph
+from snnx.semantics import Semantics
+from snnx.sim.executor import Params, Program
+from snnx.sim.plan import HOIST_FROM, Plan
+
+SCHEDULES = {"auto": HOIST_FROM, "layer": 0.0, "step": math.inf}
+_COMPILED: dict[str, Any] = {}
+_CACHE_SIZE = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """``outputs``: Output node -> ``(T, B, *shape)``; ``records``: ``"NODE.STATE"`` -> same."""
+
+    outputs: dict[str, np.ndarray]
+    records: dict[str, np.ndarray]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Outputs and records in one dict (what ``snnx simulate -o out.npz`` saves)."""
+        return {**self.outputs, **self.records}
+
+
+def resolve_semantics(graph: Graph, semantics: Semantics | str | None) -> Semantics:
+    """The semantics to run with: the argument (a `Semantics` or a profile name), else the
+    graph's stored ones, else ``nir-reference`` (with subtractive reset for pre-1.0.6 files)."""
+    if isinstance(semantics, str):
+        return Semantics.profile(semantics)
+    if semantics is not None:
+        return semantics
+    if graph.semantics is not None:
+        return graph.semantics
+    default = Semantics.profile("nir-reference")
+    return default.replace(reset="subtract") if graph.legacy_reset else default
+
+
+class Simulator:
+    """A graph compiled for the reference simulator.
+
+    ``schedule``: ``auto`` (hoist costly stateless layers over the whole sequence, step the rest
+    in scans), ``layer`` (hoist every stateless layer) or ``step`` (one scan for everything).
+    ``surrogate``/``slope`` pick the spike function's gradient; ``checkpoint`` trades compute for
+    memory in the backward pass (re-computing each step); ``record`` names nodes whose states to
+    return; ``shard`` splits the batch across all local devices.
+    """
+
+    def __init__(
+        self,
+        graph: Graph,
+        semantics: Semantics | str | None = None,
+        *,
+        schedule: str = "auto",
+        surrogate: str = "fast-sigmoid",
+        slope: float = 10.0,
+        checkpoint: bool = False,
+        record: Sequence[str] = (),
+        shard: bool = False,
+    ) -> None:
+        if schedule not in SCHEDULES:
+            raise SnnxError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+        self.semantics = resolve_semantics(graph, semantics)
+        plan = Plan.build(graph, hoist_from=SCHEDULES[schedule])
+        self.program = Program.build(
+            plan,
+            self.semantics,
+            surrogate=surrogate,
+            slope=slope,
+            record=record,
+            checkpoint=checkpoint,
+        )
+        self.params: Params = self.program.params()
+        self.shard = shard
+        key = _fingerprint(self.program, (schedule, surrogate, slope, checkpoint, tuple(record)))
+        if key not in _COMPILED:
+            if len(_COMPILED) >= _CACHE_SIZE:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            _COMPILED[key] = jax.jit(self.program.run)
+        self._run = _COMPILED[key]
+
+    @property
+    def inputs(self) -> list[str]:
+        """Names of the graph's Input nodes."""
+        return self.program.plan.graph.inputs
+
+    def run(self, inputs: Any, params: Params | None = None):
+        """Run on device arrays, differentiably: returns ``(outputs, records)`` as jax arrays."""
+        return self._run(self.params if params is None else params, self._named(inputs))
+
+    def __call__(self, inputs: Any, params: Params | None = None) -> Result:
+        """Run and return numpy arrays. ``inputs``: one ``(T, B, *shape)`` array when the graph
+        has one Input, else a dict Input name -> array."""
+        named = self._named(inputs)
+        if self.shard and jax.device_count() > 1:
+            named = _shard_batch(named)
+        outputs, records = self._run(self.params if params is None else params, named)
+        return Result(
+            {k: np.asarray(v) for k, v in outputs.items()},
+            {k: np.asarray(v) for k, v in records.items()},
+        )
+
+    def _named(self, inputs: Any) -> dict[str, Any]:
+        if isinstance(inputs, Mapping):
+            return dict(inputs)
+        if len(self.inputs) != 1:
+            raise SnnxError(f"the graph has Inputs {self.inputs}: give a dict of arrays")
+        return {self.inputs[0]: inputs}
+
+
+def simulate(
+    graph: Graph,
+    inputs: Any,
+    semantics: Semantics | str | None = None,
+    *,
+    record: Sequence[str] = (),
+    **options: Any,
+) -> Result:
+    """Run ``graph`` on ``inputs`` (time-major, ``(T, B, *shape)``) and return a `Result`.
+
+    >>> import numpy as np, snnx
+    >>> lif = snnx.read(snnx.example_path("braille"))
+    >>> simulate(lif, np.ones((5, 1, 12)), "snntorch", record=["lif2"]).records["lif2.v"].shape
+    (5, 1, 7)
+    """
+    return Simulator(graph, semantics, record=record, **options)(inputs)
+
+
+def _fingerprint(program: Program, options: tuple) -> str:
+    """A key that is equal for programs of equal structure, whatever their parameter values."""
+    digest = hashlib.sha256(repr((program.semantics, options)).encode())
+    graph = program.plan.graph
+    for name in graph:
+        node = graph[name]
+        op = program.ops.get(name)
+        for key, value in sorted(node.fields.items()):
+            array = np.asarray(value)
+            static = op is None or key not in op.params
+            digest.update(f"{name}|{node.type}|{key}|{array.shape}|{array.dtype}".encode())
+            if static:
+                digest.update(array.tobytes() if array.dtype != object else repr(value).encode())
+    digest.update(repr(graph.edges).encode())
+    digest.update(
+        repr([(s.kind, s.nodes, sorted(s.back_edges)) for s in program.plan.segments]).encode()
+    )
+    return digest.hexdigest()
+
+
+def _shard_batch(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Place inputs split along the batch axis (axis 1) across all local devices."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+    devices = np.array(jax.devices())
+    mesh = Mesh(devices, ("batch",))
+    sharding = NamedSharding(mesh, PartitionSpec(None, "batch"))
+    for name, value in inputs.items():
+        if np.shape(value)[1] % len(devices):
+            raise SnnxError(
+                f"batch of {np.shape(value)[1]} for '{name}' does not split across {len(devices)} devices"
+            )
+    return {
+        name: jax.device_put(np.asarray(value, np.float32), sharding)
+        for name, value in inputs.items()
+    }
