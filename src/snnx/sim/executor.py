@@ -10,7 +10,8 @@ Records: for each recorded node, ``"NODE.out"`` (what it emits) and ``"NODE.STAT
 states (``v``, ``i``, ...), all sampled at the end of each step.
 
 The function is pure and jit-able; ``params`` (node -> field -> array) is its first argument, so
-`jax.grad` reaches every weight and time constant.
+`jax.grad` reaches every weight and time constant. It also takes and returns the ``carry`` (every
+scan's state where the sequence ended), so a long sequence can run in chunks.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ class Program:
             out[name] = {k: jnp.asarray(fields[k], jnp.float32) for k in op.params if k in fields}
         return out
 
-    def run(self, params: Params, inputs: Mapping[str, jax.Array]):
-        """Run the whole sequence: ``inputs`` maps each Input name to ``(T, B, *shape)``."""
+    def run(self, params: Params, inputs: Mapping[str, jax.Array], carry: dict | None = None):
+        """Run a sequence: ``inputs`` maps each Input name to ``(T, B, *shape)``. ``carry`` is
+        where a previous run stopped (``None``: from rest). Returns ``(outputs, records, carry)``."""
         graph, shapes = self.plan.graph, self.plan.shapes
         seqs: dict[str, jax.Array] = {}
         steps = batch = None
@@ -101,7 +103,8 @@ class Program:
                     f"{', '.join(map(str, shapes[name].output))})"
                 ) from None
         records: dict[str, jax.Array] = {}
-        for segment in self.plan.segments:
+        carry = dict(carry or {})
+        for index, segment in enumerate(self.plan.segments):
             if segment.kind == "sequence":
                 name = segment.nodes[0]
                 x = self._gather(name, seqs, (steps, batch))
@@ -112,14 +115,14 @@ class Program:
                 if name in self.record:
                     records[f"{name}.out"] = seqs[name]
             else:
-                self._scan(segment, params, seqs, records, batch)
+                carry[index] = self._scan(segment, params, seqs, records, batch, carry.get(index))
         outputs = {
             name: self._gather(name, seqs, (steps, batch)).reshape(
                 (steps, batch, *shapes[name].input)
             )
             for name in graph.outputs
         }
-        return outputs, records
+        return outputs, records, carry
 
     def _gather(self, name: str, values: Mapping[str, jax.Array], lead: tuple, back=(), prev=None):
         """Sum of what the edges into ``name`` carry, each shaped as ``name``'s input."""
@@ -131,9 +134,7 @@ class Program:
             total = value if total is None else total + value
         return total
 
-    def _scan(
-        self, segment: Segment, params: Params, seqs: dict, records: dict, batch: int
-    ) -> None:
+    def _scan(self, segment: Segment, params: Params, seqs: dict, records: dict, batch: int, carry):
         graph = self.plan.graph
         inside = set(segment.nodes)
         external = list(
@@ -168,16 +169,18 @@ class Program:
                     out[f"{name}.{label}"] = value
             return (new_states, {src: now[src] for src in carried}), out
 
-        states = {
-            n: self.ops[n].init(params[n], batch, self.contexts[n])
-            for n in segment.nodes
-            if self.ops[n].stateful
-        }
-        prev = {src: jnp.zeros((batch, *shapes[src].output)) for src in carried}
+        if carry is None:
+            states = {
+                n: self.ops[n].init(params[n], batch, self.contexts[n])
+                for n in segment.nodes
+                if self.ops[n].stateful
+            }
+            carry = (states, {src: jnp.zeros((batch, *shapes[src].output)) for src in carried})
         body = jax.checkpoint(step) if self.checkpoint else step
-        _, ys = jax.lax.scan(body, (states, prev), {p: seqs[p] for p in external})
+        carry, ys = jax.lax.scan(body, carry, {p: seqs[p] for p in external})
         for name in wanted:
             seqs[name] = ys.pop(name)
             if name in self.record:
                 records[f"{name}.out"] = seqs[name]
         records.update(ys)
+        return carry

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -84,6 +84,7 @@ class Simulator:
     ) -> None:
         if schedule not in SCHEDULES:
             raise SnnxError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+        self.source = graph
         self.semantics = resolve_semantics(graph, semantics)
         plan = Plan.build(graph, hoist_from=SCHEDULES[schedule])
         self.program = Program.build(
@@ -108,28 +109,65 @@ class Simulator:
         """Names of the graph's Input nodes."""
         return self.program.plan.graph.inputs
 
-    def run(self, inputs: Any, params: Params | None = None):
-        """Run on device arrays, differentiably: returns ``(outputs, records)`` as jax arrays."""
-        return self._run(self.params if params is None else params, self._named(inputs))
+    def run(self, inputs: Any, params: Params | None = None, carry: dict | None = None):
+        """Run on device arrays, differentiably: ``(outputs, records)`` as jax arrays; given a
+        ``carry`` (where a previous run stopped, ``{}`` for rest), ``(outputs, records, carry)``."""
+        params = self.params if params is None else params
+        outputs, records, end = self._run(params, self._named(inputs), carry)
+        return (outputs, records) if carry is None else (outputs, records, end)
 
-    def __call__(self, inputs: Any, params: Params | None = None) -> Result:
+    def __call__(
+        self,
+        inputs: Any,
+        params: Params | None = None,
+        *,
+        chunk: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Result:
         """Run and return numpy arrays. ``inputs``: one ``(T, B, *shape)`` array when the graph
-        has one Input, else a dict Input name -> array."""
+        has one Input, else a dict Input name -> array. With ``chunk``, run ``chunk`` steps at a
+        time (state carried over; the same result), calling ``progress(steps_done)`` after each."""
         named = self._named(inputs)
-        if self.shard and jax.device_count() > 1:
-            named = _shard_batch(named)
-        outputs, records = self._run(self.params if params is None else params, named)
-        return Result(
-            {k: np.asarray(v) for k, v in outputs.items()},
-            {k: np.asarray(v) for k, v in records.items()},
-        )
+        params = self.params if params is None else params
+        steps = np.shape(next(iter(named.values())))[0]
+        chunk = chunk or steps
+        pieces, carry = [], {}
+        for start in range(0, steps, chunk):
+            part = {k: v[start : start + chunk] for k, v in named.items()}
+            outputs, records, carry = self._run(params, part, carry)
+            pieces.append({**outputs, **records})
+            if progress is not None:
+                progress(min(start + chunk, steps))
+        joined = {k: np.concatenate([np.asarray(p[k]) for p in pieces]) for k in pieces[0]}
+        return Result({k: joined[k] for k in outputs}, {k: joined[k] for k in records})
+
+    def graph(self, params: Params | None = None) -> Graph:
+        """A copy of the graph with ``params`` (trained ones, say) written into its nodes' fields,
+        each keeping its file dtype and shape; ready for `snnx.write`."""
+        params = self.params if params is None else params
+        graph = self.source.copy()
+        for path, node in list(graph.walk()):
+            values = params.get(path.replace("/", "."), {})
+            if not values or not hasattr(node, "fields"):
+                continue
+            *parents, name = path.split("/")
+            owner = graph
+            for parent in parents:
+                owner = owner[parent]
+            changes = {
+                k: np.asarray(v, dtype=np.asarray(node.fields[k]).dtype) for k, v in values.items()
+            }
+            owner.replace_node(name, node.replace(**changes))
+        return graph
 
     def _named(self, inputs: Any) -> dict[str, Any]:
         if isinstance(inputs, Mapping):
-            return dict(inputs)
-        if len(self.inputs) != 1:
+            named = dict(inputs)
+        elif len(self.inputs) != 1:
             raise SnnxError(f"the graph has Inputs {self.inputs}: give a dict of arrays")
-        return {self.inputs[0]: inputs}
+        else:
+            named = {self.inputs[0]: inputs}
+        return _shard_batch(named) if self.shard and jax.device_count() > 1 else named
 
 
 def simulate(

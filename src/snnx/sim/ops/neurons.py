@@ -7,7 +7,8 @@ Continuous-time models (NIR):
 - ``I``/``IF``: ``dv/dt = r x``
 
 Each step follows `snnx.semantics`: integrate (`relax`, `cuba_exact`), fire, reset (now or on the
-next step), clamp, emit (now or one step later). A spiking neuron's state is its voltage (and
+next step), clamp, emit (now or one step later). Gradients pass through spikes by the surrogate,
+not through resets. A spiking neuron's state is its voltage (and
 current) plus last step's spike count, which a next-step reset or a delayed output needs.
 
 >>> import jax.numpy as jnp
@@ -74,15 +75,16 @@ def spike_and_reset(w, last, p, ctx: Context):
     threshold = p["v_threshold"]
     v_reset = p.get("v_reset", 0.0)
     if s.reset_timing == "next-step" and s.reset == "subtract":
-        w = w - last * threshold
+        w = w - jax.lax.stop_gradient(last) * threshold
     count = ctx.spike(w - threshold)
     if s.max_spikes != 1:
         extra = jnp.floor(w / threshold) - 1
         extra = jnp.maximum(extra, 0) if s.max_spikes == 0 else jnp.clip(extra, 0, s.max_spikes - 1)
         count = count * (1 + jax.lax.stop_gradient(extra))
     v = w
-    if s.reset_timing == "same-step":
-        v = w - count * threshold if s.reset == "subtract" else jnp.where(count > 0, v_reset, w)
+    if s.reset_timing == "same-step":  # the reset carries no gradient (as snnTorch's default)
+        fired = jax.lax.stop_gradient(count)
+        v = w - fired * threshold if s.reset == "subtract" else jnp.where(fired > 0, v_reset, w)
     if s.v_min == "-threshold":
         v = jnp.maximum(v, -threshold)
     sent = last if s.spike_output == "next-step" else count
