@@ -18,7 +18,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("inspect", "show")
+COMMANDS = ("inspect", "show", "simulate")
 
 
 def build_parser() -> argparse.ArgumentParser:

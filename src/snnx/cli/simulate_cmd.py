@@ -1,0 +1,148 @@
+"""Run a NIR graph in the reference simulator.
+
+Inputs are time-major arrays ``(T, B, *shape)`` in ``.npy`` files (``--input x.npy`` for a graph with
+one Input, ``--input NAME=x.npy`` per Input otherwise), or Bernoulli spike trains
+(``--random-input RATE`` with ``--steps`` and ``--batch``). The output ``.npz`` holds one array per
+Output node, named as the node, plus ``NODE.STATE`` (``NODE.v``, ``NODE.i``, ``NODE.out``) for each
+recorded node."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "simulate a .nir graph on given or random inputs"
+CHUNK = 1000  # steps per jitted call on long runs, so a progress bar can follow
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``snnx simulate``."""
+    parser.add_argument("file", help="the .nir file")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--input", action="append", metavar="[NAME=]X.npy", help="input array (T, B, *shape)"
+    )
+    source.add_argument(
+        "--random-input",
+        type=float,
+        metavar="RATE",
+        help="Bernoulli spikes with this probability per step",
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="time steps (required with --random-input; else a prefix of the input)",
+    )
+    parser.add_argument(
+        "--batch", type=int, default=1, help="batch size of random inputs (default 1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of random inputs (default 0)")
+    parser.add_argument(
+        "--profile", help="semantics profile (default: the file's, else nir-reference)"
+    )
+    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
+    parser.add_argument(
+        "--record", nargs="+", default=[], metavar="NODE", help="nodes whose states to save"
+    )
+    parser.add_argument(
+        "--schedule", default="auto", choices=("auto", "layer", "step"), help="execution schedule"
+    )
+    parser.add_argument("-o", "--output", required=True, help="the .npz file to write")
+    parser.add_argument("--plot", metavar="RASTER.png", help="also draw input and output rasters")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, simulate, save."""
+    import numpy as np
+
+    from snnx.atomic import atomic_path
+    from snnx.errors import SnnxError
+    from snnx.ir.nirfile import read
+    from snnx.sim import Simulator, resolve_semantics
+
+    graph = read(args.file)
+    semantics = resolve_semantics(graph, args.profile)
+    if args.dt is not None:
+        semantics = semantics.replace(dt=args.dt)
+    sim = Simulator(graph, semantics, record=args.record, schedule=args.schedule)
+    inputs = _inputs(args, sim, np, SnnxError)
+    steps = np.shape(next(iter(inputs.values())))[0]
+    with _progress(steps) as advance:
+        result = sim(inputs, chunk=CHUNK if steps > CHUNK else None, progress=advance)
+    arrays = result.arrays()
+    with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    print(
+        f"simulated {steps} steps x {np.shape(next(iter(inputs.values())))[1]} samples "
+        f"({semantics.describe()})"
+    )
+    for name, values in result.outputs.items():
+        print(f"  {name}: shape {values.shape}, total {values.sum():g}")
+    print(f"wrote {args.output} ({', '.join(arrays)})")
+    if args.plot:
+        from snnx.rasters import plot_rasters
+
+        plot_rasters({**{f"input {k}": v for k, v in inputs.items()}, **result.outputs}, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _inputs(args, sim, np, SnnxError) -> dict:
+    shapes = sim.program.plan.shapes
+    if args.random_input is not None:
+        if args.steps is None:
+            raise SnnxError("--random-input needs --steps")
+        if not 0 <= args.random_input <= 1:
+            raise SnnxError(f"--random-input is a probability, got {args.random_input}")
+        rng = np.random.default_rng(args.seed)
+        return {
+            name: (
+                rng.uniform(size=(args.steps, args.batch, *shapes[name].output)) < args.random_input
+            ).astype(np.float32)
+            for name in sim.inputs
+        }
+    given = {}
+    for item in args.input:
+        name, _, path = item.rpartition("=") if "=" in item else ("", "", item)
+        name = name or (sim.inputs[0] if len(sim.inputs) == 1 else "")
+        if name not in sim.inputs:
+            raise SnnxError(f"--input {item}: name one of the Inputs {sim.inputs} as NAME=x.npy")
+        try:
+            given[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise SnnxError(f"cannot read an array: {err}", file=path) from None
+    missing = [n for n in sim.inputs if n not in given]
+    if missing:
+        raise SnnxError(f"no --input for Inputs {missing}")
+    for name, array in given.items():
+        if array.ndim < 2:
+            raise SnnxError(f"input '{name}' must be (T, B, *shape), got shape {array.shape}")
+        if args.steps is not None:
+            if args.steps > array.shape[0]:
+                raise SnnxError(
+                    f"--steps {args.steps} exceeds the {array.shape[0]} steps of input '{name}'"
+                )
+            given[name] = array[: args.steps]
+    return given
+
+
+class _progress:
+    """A tqdm bar over time steps on long runs (a no-op on short ones)."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.bar = None
+
+    def __enter__(self):
+        if self.steps > CHUNK:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.steps, unit="step", desc="simulating")
+        return self.advance
+
+    def advance(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
