@@ -1,6 +1,7 @@
-"""The ``snnx`` command. One module per subcommand (``<name>_cmd.py``) with ``HELP``,
-``configure(parser)`` and ``run(args) -> int``; heavy libraries are imported inside ``run`` so that
-``snnx --help`` answers at once.
+"""The ``snnx`` command. One module per subcommand, ``<name>_cmd.py`` in this package, found by
+name, with ``HELP``, ``ORDER`` (its place in ``--help``), ``configure(parser)`` and
+``run(args) -> int``; heavy libraries are imported inside ``run`` so that ``snnx --help`` answers
+at once.
 
 Exit codes: 0 success, 1 an error (one clear message; the traceback with ``--debug``), 2 a usage
 error.
@@ -16,9 +17,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
-COMMANDS = ("inspect", "show", "simulate")
+
+def commands() -> list[str]:
+    """Subcommand names, from the ``*_cmd.py`` modules beside this file, in their ``ORDER``."""
+    found = [
+        m.name[: -len("_cmd")] for m in pkgutil.iter_modules(__path__) if m.name.endswith("_cmd")
+    ]
+    modules = {name: importlib.import_module(f"snnx.cli.{name}_cmd") for name in found}
+    return sorted(found, key=lambda name: (modules[name].ORDER, name))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,10 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"snnx {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in commands():
         module = importlib.import_module(f"snnx.cli.{name}_cmd")
-        sub = commands.add_parser(
+        sub = subparsers.add_parser(
             name, help=module.HELP, description=module.__doc__, parents=[common]
         )
         module.configure(sub)

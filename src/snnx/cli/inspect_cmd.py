@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+ORDER = 10
 HELP = "summarize a .nir file"
 
 

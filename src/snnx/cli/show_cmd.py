@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+ORDER = 20
 HELP = "draw a .nir graph to an svg, png or pdf file"
 
 

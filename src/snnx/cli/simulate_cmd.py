@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+ORDER = 30
 HELP = "simulate a .nir graph on given or random inputs"
 CHUNK = 1000  # steps per jitted call on long runs, so a progress bar can follow
 

@@ -149,6 +149,12 @@ class Program:
             if n in self.record or any(s not in inside for s in graph.successors(n))
         ]
         shapes = self.plan.shapes
+        prepared = {
+            n: self.ops[n].prepare(params[n], self.contexts[n])
+            if self.ops[n].prepare
+            else params[n]
+            for n in segment.nodes
+        }
 
         def step(carry, xs):
             states, prev = carry
@@ -158,20 +164,18 @@ class Program:
                 x = self._gather(name, now, (batch,), segment.back_edges, prev)
                 op, ctx = self.ops[name], self.contexts[name]
                 if op.stateful:
-                    new_states[name], now[name] = op.step(params[name], states[name], x, ctx)
+                    new_states[name], now[name] = op.step(prepared[name], states[name], x, ctx)
                 else:
-                    now[name] = op.apply(params[name], x, ctx)
+                    now[name] = op.apply(prepared[name], x, ctx)
             out = {name: now[name] for name in wanted}
             for name in self.record:
-                for label, value in zip(
-                    self.ops[name].states, new_states.get(name, ()), strict=False
-                ):
-                    out[f"{name}.{label}"] = value
+                for label in self.ops[name].states:
+                    out[f"{name}.{label}"] = new_states[name][label]
             return (new_states, {src: now[src] for src in carried}), out
 
         if carry is None:
             states = {
-                n: self.ops[n].init(params[n], batch, self.contexts[n])
+                n: self.ops[n].init(prepared[n], batch, self.contexts[n])
                 for n in segment.nodes
                 if self.ops[n].stateful
             }

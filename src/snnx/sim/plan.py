@@ -33,8 +33,12 @@ from snnx.ir.graph import Graph
 from snnx.ir.schema import STATEFUL
 from snnx.ir.shapes import GraphShapes
 
-#: Hoist a dense or convolutional node when it does at least this many multiply-adds per sample.
+#: Hoist a stateless node when its multiply-adds per sample, times `WEIGHT` of its kind, reach
+#: this: dense products pay off over the whole sequence from about a million multiply-adds per
+#: sample; convolutions and pooling, which XLA runs poorly on the small batch of one step, from a
+#: few thousand (measured on the NIR paper's CNN and on dense 512/2048 LIF networks).
 HOIST_FROM = 1 << 20
+WEIGHT = {"Affine": 1, "Linear": 1, "Conv1d": 64, "Conv2d": 64, "SumPool2d": 64, "AvgPool2d": 64}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,15 +98,17 @@ def _scan(nodes: list[str], back: set[tuple[str, str]]) -> Segment:
 
 
 def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
-    """Multiply-adds per sample of a stateless node (0 for cheap reshapes and scalings)."""
+    """Weighted multiply-adds per sample of a stateless node (0 for reshapes and scalings)."""
     node = graph[name]
     if node.type in ("Affine", "Linear"):
-        return math.prod(node.weight.shape)
-    if node.type in ("Conv1d", "Conv2d"):
-        return math.prod(node.weight.shape) * math.prod(shapes[name].output[1:])
-    if node.type in ("SumPool2d", "AvgPool2d"):
-        return math.prod(shapes[name].output) * math.prod(_kernel(node))
-    return 0
+        work = math.prod(node.weight.shape)
+    elif node.type in ("Conv1d", "Conv2d"):
+        work = math.prod(node.weight.shape) * math.prod(shapes[name].output[1:])
+    elif node.type in ("SumPool2d", "AvgPool2d"):
+        work = math.prod(shapes[name].output) * math.prod(_kernel(node))
+    else:
+        return 0
+    return work * WEIGHT[node.type]
 
 
 def _kernel(node) -> tuple[int, ...]:

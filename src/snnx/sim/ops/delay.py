@@ -39,16 +39,16 @@ def steps_of(delay: np.ndarray, dt: float, name: str) -> np.ndarray:
 
 def _init(p, batch, ctx):
     depth = int(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name).max(initial=0))
-    return (jnp.zeros((depth, batch, *ctx.in_shape)),)
+    return {"buffer": jnp.zeros((depth, batch, *ctx.in_shape))}
 
 
 def _step(p, state, x, ctx):
-    (buffer,) = state
+    buffer = state["buffer"]
     steps = steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name)
     history = jnp.concatenate([x[None], buffer.astype(x.dtype)])  # history[k] = x(t - k)
     index = jnp.broadcast_to(jnp.asarray(steps), x.shape[1:])
     y = jnp.take_along_axis(history, jnp.broadcast_to(index, x.shape)[None], axis=0)[0]
-    return (history[: buffer.shape[0]],), y
+    return {"buffer": history[: buffer.shape[0]]}, y
 
 
 DELAY = register("Delay")(Op(params=(), init=_init, step=_step))

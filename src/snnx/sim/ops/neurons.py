@@ -6,14 +6,22 @@ Continuous-time models (NIR):
 - ``CubaLI``/``CubaLIF``: ``tau_syn di/dt = -i + w_in x`` and ``tau_mem dv/dt = (v_leak - v) + r i``
 - ``I``/``IF``: ``dv/dt = r x``
 
-Each step follows `snnx.semantics`: integrate (`relax`, `cuba_exact`), fire, reset (now or on the
-next step), clamp, emit (now or one step later). Gradients pass through spikes by the surrogate,
-not through resets. A spiking neuron's state is its voltage (and
-current) plus last step's spike count, which a next-step reset or a delayed output needs.
+Under every integrator of `snnx.semantics` one step is affine in the state and the input, with
+per-neuron coefficients computed once per run (`prepare`, outside the time loop):
 
->>> import jax.numpy as jnp
->>> round(float(relax(jnp.array(0.0), 0.0, 1.0, 2.5e-3, 1e-4, "euler")), 6)
-0.04
+- voltage only:  ``v' = A v + B x + C``
+- with current:  ``i' = As i + Bs x`` and ``v' = A v + Bn i' + Bi i + Bx x + C``
+
+(for CubaLIF, the voltage uses the new current ``i'`` or the previous ``i``; the exact solution of
+the coupled pair needs ``i`` and ``x`` both). Then fire, reset (now or on the next step), clamp and
+emit (now or one step later). A spiking neuron also carries last step's spike count when a
+next-step reset or a delayed output needs it. Gradients pass through spikes by the surrogate, not
+through resets.
+
+>>> import numpy as np
+>>> a, b, c = leaky_coefficients(np.array(2.5e-3), 1.0, 0.0, 1e-4, "euler")
+>>> round(float(a), 6), round(float(b), 6)
+(0.96, 0.04)
 """
 
 from __future__ import annotations
@@ -25,31 +33,44 @@ from snnx.semantics import resolve_field
 from snnx.sim.ops.registry import Context, Op, register
 
 
-def relax(v, leak, drive, tau, dt: float, integrator: str):
-    """One step of ``tau dv/dt = leak - v + drive`` (``drive`` held over the step)."""
+def leaky_coefficients(tau, r, leak, dt: float, integrator: str):
+    """``(A, B, C)`` of one step of ``tau dv/dt = leak - v + r x``:
+    euler ``A = 1 - dt/tau, B = r dt/tau``; exact ``A = e^(-dt/tau), B = r (1 - A)``; exp-decay
+    ``A = e^(-dt/tau), B = r dt/tau``; always ``C = leak (1 - A)``."""
     if integrator == "euler":
-        return v + dt / tau * (leak - v + drive)
-    decay = jnp.exp(-dt / tau)
+        decay = 1.0 - dt / tau
+        gain = dt / tau
+    else:
+        decay = jnp.exp(-dt / tau)
+        gain = 1.0 - decay if integrator == "exact" else dt / tau
+    return decay, r * gain, leak * (1.0 - decay)
+
+
+def cuba_coefficients(p, dt: float, integrator: str, current: str):
+    """Coefficients of the current-based step (see the module docstring). For ``exact``, the
+    coupled pair solved with the input held: ``Bi = r k``, ``Bx = (r (1 - A) - r k) w_in``, where
+    ``k = tau_syn (As - A) / (tau_syn - tau_mem)`` (``dt/tau_mem A`` when they match)."""
+    w_in = p.get("w_in", 1.0)
+    a_s, b_s, _ = leaky_coefficients(p["tau_syn"], w_in, 0.0, dt, integrator)
+    a_m, gain, c = leaky_coefficients(p["tau_mem"], p["r"], p["v_leak"], dt, integrator)
+    zero = jnp.zeros_like(a_m)
     if integrator == "exact":
-        return leak + drive + (v - leak - drive) * decay
-    return leak + (v - leak) * decay + dt / tau * drive  # exp-decay: exact decay, Euler gain
-
-
-def cuba_exact(i, v, current_in, p, dt: float):
-    """The coupled current and voltage after one step, exactly, with the input held:
-    ``i = i_in + (i - i_in) a_s`` and ``v = L + r i_in + (v - L - r i_in) a_m + r (i - i_in) k``
-    where ``k = tau_syn (a_s - a_m) / (tau_syn - tau_mem)`` (``dt/tau_mem a_m`` when they match)."""
-    tau_s, tau_m, r, leak = p["tau_syn"], p["tau_mem"], p["r"], p["v_leak"]
-    a_s, a_m = jnp.exp(-dt / tau_s), jnp.exp(-dt / tau_m)
-    gap = tau_s - tau_m
-    close = jnp.abs(gap) < 1e-9 * tau_m
-    safe_gap = jnp.where(close, 1.0, gap)
-    kernel = jnp.where(close, dt / tau_m * a_m, tau_s * (a_s - a_m) / safe_gap)
-    i_new = current_in + (i - current_in) * a_s
-    v_new = (
-        leak + r * current_in + (v - leak - r * current_in) * a_m + r * (i - current_in) * kernel
-    )
-    return i_new, v_new
+        gap = p["tau_syn"] - p["tau_mem"]
+        close = jnp.abs(gap) < 1e-9 * p["tau_mem"]
+        k = jnp.where(
+            close, dt / p["tau_mem"] * a_m, p["tau_syn"] * (a_s - a_m) / jnp.where(close, 1.0, gap)
+        )
+        return {
+            "As": a_s,
+            "Bs": b_s,
+            "A": a_m,
+            "Bn": zero,
+            "Bi": p["r"] * k,
+            "Bx": (gain - p["r"] * k) * w_in,
+            "C": c,
+        }
+    new, old = (gain, zero) if current == "new" else (zero, gain)
+    return {"As": a_s, "Bs": b_s, "A": a_m, "Bn": new, "Bi": old, "Bx": zero, "C": c}
 
 
 def effective(p, ctx: Context):
@@ -60,20 +81,68 @@ def effective(p, ctx: Context):
     return {**p, **{k: resolve_field(v, p, ctx.semantics.dt) for k, v in overrides.items()}}
 
 
-def initial_voltage(p, batch: int, ctx: Context):
-    """``v_init``: zero, the leak voltage or the reset voltage, per neuron."""
-    start = {"zero": 0.0, "v_leak": p.get("v_leak", 0.0), "v_reset": p.get("v_reset", 0.0)}
-    return jnp.broadcast_to(
-        jnp.asarray(start[ctx.semantics.v_init], jnp.float32), (batch, *ctx.out_shape)
-    )
-
-
-def spike_and_reset(w, last, p, ctx: Context):
-    """Fire on the integrated voltage ``w`` and reset; ``last`` is last step's spike count.
-    Returns ``(v, count, output)``."""
+def carries_last(ctx: Context) -> bool:
+    """Whether a spiking neuron must remember last step's spikes."""
     s = ctx.semantics
-    threshold = p["v_threshold"]
-    v_reset = p.get("v_reset", 0.0)
+    return s.reset_timing == "next-step" or s.spike_output == "next-step"
+
+
+def _prepare(kind: str):
+    """``prepare(p, ctx)``: coefficients and what firing needs, computed once per run."""
+
+    def prepare(p, ctx):
+        s = ctx.semantics
+        p = effective(p, ctx)
+        if kind == "integrator":
+            out = {"A": 1.0, "B": s.dt * p["r"], "C": 0.0}
+        elif kind == "leaky":
+            out = dict(
+                zip(
+                    "ABC",
+                    leaky_coefficients(p["tau"], p["r"], p["v_leak"], s.dt, s.integrator),
+                    strict=True,
+                )
+            )
+        else:
+            out = cuba_coefficients(p, s.dt, s.integrator, s.current)
+        start = {"zero": 0.0, "v_leak": p.get("v_leak", 0.0), "v_reset": p.get("v_reset", 0.0)}[
+            s.v_init
+        ]
+        out["v0"] = jnp.broadcast_to(jnp.asarray(start, jnp.float32), ctx.out_shape)
+        for key in ("v_threshold", "v_reset"):
+            if key in p or key == "v_reset":
+                out[key] = p.get(key, 0.0)
+        return out
+
+    return prepare
+
+
+def _init(currents: bool, spiking: bool):
+    def init(q, batch, ctx):
+        zeros = jnp.zeros((batch, *ctx.out_shape))
+        state = {"v": jnp.broadcast_to(q["v0"], zeros.shape)}
+        if currents:
+            state["i"] = zeros
+        if spiking and carries_last(ctx):
+            state["last"] = zeros
+        return state
+
+    return init
+
+
+def _integrate(q, state, x):
+    """This step's current (if any) and voltage, before firing."""
+    if "As" not in q:
+        return None, q["A"] * state["v"] + q["B"] * x + q["C"]
+    i = state["i"]
+    i_new = q["As"] * i + q["Bs"] * x
+    return i_new, q["A"] * state["v"] + q["Bn"] * i_new + q["Bi"] * i + q["Bx"] * x + q["C"]
+
+
+def fire(w, last, q, ctx: Context):
+    """Spikes from the integrated voltage ``w``, and the reset: ``(v, count, output)``."""
+    s = ctx.semantics
+    threshold, v_reset = q["v_threshold"], q["v_reset"]
     if s.reset_timing == "next-step" and s.reset == "subtract":
         w = w - jax.lax.stop_gradient(last) * threshold
     count = ctx.spike(w - threshold)
@@ -82,142 +151,63 @@ def spike_and_reset(w, last, p, ctx: Context):
         extra = jnp.maximum(extra, 0) if s.max_spikes == 0 else jnp.clip(extra, 0, s.max_spikes - 1)
         count = count * (1 + jax.lax.stop_gradient(extra))
     v = w
-    if s.reset_timing == "same-step":  # the reset carries no gradient (as snnTorch's default)
+    if s.reset_timing == "same-step":
         fired = jax.lax.stop_gradient(count)
         v = w - fired * threshold if s.reset == "subtract" else jnp.where(fired > 0, v_reset, w)
     if s.v_min == "-threshold":
         v = jnp.maximum(v, -threshold)
     sent = last if s.spike_output == "next-step" else count
-    amplitude = 1.0 / s.dt if s.spike_amplitude == "1/dt" else 1.0
-    return v, count, sent * amplitude
+    return v, count, sent / s.dt if s.spike_amplitude == "1/dt" else sent
 
 
-def before_integration(v, last, p, ctx: Context):
-    """A next-step zero reset acts on last step's voltage before it is integrated."""
-    s = ctx.semantics
-    if s.reset_timing == "next-step" and s.reset == "zero":
-        return jnp.where(last > 0, p.get("v_reset", 0.0), v)
-    return v
+def _step(spiking: bool):
+    def step(q, state, x, ctx):
+        s = ctx.semantics
+        last = state.get("last")
+        if (
+            spiking and s.reset_timing == "next-step" and s.reset == "zero"
+        ):  # reset before integrating
+            state = {**state, "v": jnp.where(last > 0, q["v_reset"], state["v"])}
+        i, w = _integrate(q, state, x)
+        new = {} if i is None else {"i": i}
+        if not spiking:
+            return {**new, "v": w}, w
+        v, count, out = fire(w, last, q, ctx)
+        new["v"] = v
+        if carries_last(ctx):
+            new["last"] = count
+        return new, out
+
+    return step
 
 
-def _init(n_currents: int, spiking: bool):
-    def init(p, batch, ctx):
-        p = effective(p, ctx)
-        zeros = jnp.zeros((batch, *ctx.out_shape))
-        state = (*([zeros] * n_currents), initial_voltage(p, batch, ctx))
-        return (*state, zeros) if spiking else state
-
-    return init
-
-
-# -- integrators: dv/dt = r x ------------------------------------------------------------------
-
-
-def _i_step(p, state, x, ctx):
-    p = effective(p, ctx)
-    v = state[0] + ctx.semantics.dt * p["r"] * x
-    return (v,), v
-
-
-def _if_step(p, state, x, ctx):
-    p = effective(p, ctx)
-    v, last = state
-    v = before_integration(v, last, p, ctx)
-    v, count, out = spike_and_reset(v + ctx.semantics.dt * p["r"] * x, last, p, ctx)
-    return (v, count), out
-
-
-INTEGRATOR = register("I")(Op(params=("r",), init=_init(0, False), step=_i_step, states=("v",)))
-INTEGRATE_AND_FIRE = register("IF")(
-    Op(params=("r", "v_threshold", "v_reset"), init=_init(0, True), step=_if_step, states=("v",))
-)
-
-
-# -- leaky: tau dv/dt = v_leak - v + r x --------------------------------------------------------
-
-
-def _leak(p, v, x, ctx):
-    s = ctx.semantics
-    return relax(v, p["v_leak"], p["r"] * x, p["tau"], s.dt, s.integrator)
-
-
-def _li_step(p, state, x, ctx):
-    p = effective(p, ctx)
-    v = _leak(p, state[0], x, ctx)
-    return (v,), v
-
-
-def _lif_step(p, state, x, ctx):
-    p = effective(p, ctx)
-    v, last = state
-    v, count, out = spike_and_reset(
-        _leak(p, before_integration(v, last, p, ctx), x, ctx), last, p, ctx
+def _neuron(type_name: str, kind: str, params: tuple[str, ...], spiking: bool) -> Op:
+    currents = kind == "cuba"
+    return register(type_name)(
+        Op(
+            params=params,
+            prepare=_prepare(kind),
+            init=_init(currents, spiking),
+            step=_step(spiking),
+            states=("i", "v") if currents else ("v",),
+        )
     )
-    return (v, count), out
 
 
 _LEAKY = ("tau", "r", "v_leak")
-LEAKY_INTEGRATOR = register("LI")(
-    Op(params=_LEAKY, init=_init(0, False), step=_li_step, states=("v",))
-)
-LEAKY_INTEGRATE_AND_FIRE = register("LIF")(
-    Op(
-        params=(*_LEAKY, "v_threshold", "v_reset"),
-        init=_init(0, True),
-        step=_lif_step,
-        states=("v",),
-    )
-)
-
-
-# -- current-based: tau_syn di/dt = -i + w_in x, tau_mem dv/dt = v_leak - v + r i -----------------
-
-
-def _cuba(p, i, v, x, ctx):
-    """This step's current and integrated (not yet reset) voltage."""
-    s = ctx.semantics
-    current_in = p.get("w_in", 1.0) * x
-    if s.integrator == "exact":
-        return cuba_exact(i, v, current_in, p, s.dt)
-    i_new = relax(i, 0.0, current_in, p["tau_syn"], s.dt, s.integrator)
-    drive = i_new if s.current == "new" else i
-    return i_new, relax(v, p["v_leak"], p["r"] * drive, p["tau_mem"], s.dt, s.integrator)
-
-
-def _cubali_step(p, state, x, ctx):
-    p = effective(p, ctx)
-    i, v = _cuba(p, *state, x, ctx)
-    return (i, v), v
-
-
-def _cubalif_step(p, state, x, ctx):
-    p = effective(p, ctx)
-    i, v, last = state
-    i, w = _cuba(p, i, before_integration(v, last, p, ctx), x, ctx)
-    v, count, out = spike_and_reset(w, last, p, ctx)
-    return (i, v, count), out
-
-
 _CUBA = ("tau_syn", "tau_mem", "r", "v_leak", "w_in")
-CUBA_LI = register("CubaLI")(
-    Op(params=_CUBA, init=_init(1, False), step=_cubali_step, states=("i", "v"))
-)
-CUBA_LIF = register("CubaLIF")(
-    Op(
-        params=(*_CUBA, "v_threshold", "v_reset"),
-        init=_init(1, True),
-        step=_cubalif_step,
-        states=("i", "v"),
-    )
-)
-
-
-# -- threshold: z = H(x - threshold), stateless ------------------------------------------------
+_FIRE = ("v_threshold", "v_reset")
+INTEGRATOR = _neuron("I", "integrator", ("r",), spiking=False)
+INTEGRATE_AND_FIRE = _neuron("IF", "integrator", ("r", *_FIRE), spiking=True)
+LEAKY_INTEGRATOR = _neuron("LI", "leaky", _LEAKY, spiking=False)
+LEAKY_INTEGRATE_AND_FIRE = _neuron("LIF", "leaky", (*_LEAKY, *_FIRE), spiking=True)
+CUBA_LI = _neuron("CubaLI", "cuba", _CUBA, spiking=False)
+CUBA_LIF = _neuron("CubaLIF", "cuba", (*_CUBA, *_FIRE), spiking=True)
 
 
 def _threshold(p, x, ctx):
-    amplitude = 1.0 / ctx.semantics.dt if ctx.semantics.spike_amplitude == "1/dt" else 1.0
-    return ctx.spike(x - p["threshold"]) * amplitude
+    spikes = ctx.spike(x - p["threshold"])
+    return spikes / ctx.semantics.dt if ctx.semantics.spike_amplitude == "1/dt" else spikes
 
 
 THRESHOLD = register("Threshold")(Op(params=("threshold",), apply=_threshold))

@@ -2,9 +2,11 @@
 
 An `Op` is either stateless, ``apply(p, x, ctx) -> y`` with ``x`` of shape ``(N, *in_shape)`` for
 any number ``N`` of samples (the executor folds time into it when the node is hoisted), or
-stateful, ``init(p, batch, ctx) -> state`` and ``step(p, state, x, ctx) -> (state, y)`` for one time
-step with ``x`` of shape ``(B, *in_shape)``. ``p`` maps the op's trainable ``params`` (float fields
-of the node) to arrays; everything else (strides, delays in steps, semantics) is static, in ``ctx``.
+stateful: ``prepare(p, ctx) -> q`` once per run (constants such as decay factors, outside the time
+loop), ``init(q, batch, ctx) -> state`` and ``step(q, state, x, ctx) -> (state, y)`` for one time
+step with ``x`` of shape ``(B, *in_shape)``; a state is a dict of arrays, and those named in
+``states`` can be recorded. ``p`` maps the op's trainable ``params`` (float fields of the node) to
+arrays; everything else (strides, delays in steps, semantics) is static, in ``ctx``.
 
 >>> sorted(OPS)[:4]
 ['Affine', 'AvgPool2d', 'Conv1d', 'Conv2d']
@@ -39,6 +41,7 @@ class Op:
 
     params: tuple[str, ...]
     apply: Callable | None = None
+    prepare: Callable | None = None
     init: Callable | None = None
     step: Callable | None = None
     states: tuple[str, ...] = ()
