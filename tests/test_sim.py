@@ -334,3 +334,17 @@ def test_default_semantics_follow_the_file(nir_paper):
     lif.semantics = snnx.Semantics.profile("norse")
     assert Simulator(lif).semantics.profile_name == "norse"
     assert Simulator(lif, "sinabs").semantics.profile_name == "sinabs"
+
+
+def test_half_precision_computes_in_half(nir_paper):
+    """float16 (as Lynxi-class hardware computes): the state really is half precision, and on
+    Braille the spikes still mostly agree with float32."""
+    braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
+    x = (np.random.default_rng(5).uniform(size=(100, 8, 12)) < 0.2).astype(np.float32)
+    half = simulate(braille, x, "snntorch", dtype="float16", record=["lif1.lif"])
+    full = simulate(braille, x, "snntorch", record=["lif1.lif"])
+    assert (
+        half.records["lif1.lif.v"].dtype == np.float16
+        and full.records["lif1.lif.v"].dtype == np.float32
+    )
+    assert 0.9 < (half.outputs["output"] == full.outputs["output"]).mean() < 1.0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -42,6 +43,7 @@ class Program:
     contexts: Mapping[str, Context]
     record: tuple[str, ...]
     checkpoint: bool
+    dtype: Any
 
     @classmethod
     def build(
@@ -53,8 +55,10 @@ class Program:
         slope: float = 10.0,
         record: Sequence[str] = (),
         checkpoint: bool = False,
+        dtype: Any = jnp.float32,
     ) -> Program:
-        """Bind ``plan`` to ``semantics``; ``record`` names nodes whose states to return."""
+        """Bind ``plan`` to ``semantics``; ``record`` names nodes whose states to return; every
+        value is computed in ``dtype`` (float32; float16 for half-precision hardware, float64)."""
         graph, shapes = plan.graph, plan.shapes
         ops, contexts = {}, {}
         for name in graph:
@@ -65,19 +69,19 @@ class Program:
             spike = spike_function(surrogate, slope, inclusive=own.threshold == ">=")
             ops[name] = OPS[node.type]
             contexts[name] = Context(
-                name, node, shapes[name].input, shapes[name].output, own, spike
+                name, node, shapes[name].input, shapes[name].output, own, spike, jnp.dtype(dtype)
             )
         for name in record:
             if name not in graph or graph[name].type in ("Input", "Output"):
                 raise GraphError("cannot record this node: no such simulated node", node=name)
-        return cls(plan, semantics, ops, contexts, tuple(record), checkpoint)
+        return cls(plan, semantics, ops, contexts, tuple(record), checkpoint, jnp.dtype(dtype))
 
     def params(self) -> Params:
-        """The trainable parameters, read from the graph as float32 arrays."""
+        """The trainable parameters, read from the graph as arrays of the program's dtype."""
         out = {}
         for name, op in self.ops.items():
             fields = self.plan.graph[name].fields
-            out[name] = {k: jnp.asarray(fields[k], jnp.float32) for k in op.params if k in fields}
+            out[name] = {k: jnp.asarray(fields[k], self.dtype) for k in op.params if k in fields}
         return out
 
     def run(self, params: Params, inputs: Mapping[str, jax.Array], carry: dict | None = None):
@@ -91,7 +95,7 @@ class Program:
                 raise SnnxError(
                     f"no input given for Input node '{name}' (inputs: {sorted(inputs)})"
                 )
-            x = jnp.asarray(inputs[name], jnp.float32)
+            x = jnp.asarray(inputs[name], self.dtype)
             if self.semantics.spike_amplitude == "1/dt":
                 x = x / self.semantics.dt
             steps, batch = x.shape[0], x.shape[1]
@@ -179,7 +183,8 @@ class Program:
                 for n in segment.nodes
                 if self.ops[n].stateful
             }
-            carry = (states, {src: jnp.zeros((batch, *shapes[src].output)) for src in carried})
+            zeros = {src: jnp.zeros((batch, *shapes[src].output), self.dtype) for src in carried}
+            carry = (states, zeros)
         body = jax.checkpoint(step) if self.checkpoint else step
         carry, ys = jax.lax.scan(body, carry, {p: seqs[p] for p in external})
         for name in wanted:

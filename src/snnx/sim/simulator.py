@@ -67,7 +67,9 @@ class Simulator:
     in scans), ``layer`` (hoist every stateless layer) or ``step`` (one scan for everything).
     ``surrogate``/``slope`` pick the spike function's gradient; ``checkpoint`` trades compute for
     memory in the backward pass (re-computing each step); ``record`` names nodes whose states to
-    return; ``shard`` splits the batch across all local devices.
+    return; ``shard`` splits the batch across all local devices; ``dtype`` is the arithmetic
+    (``float32``; ``float16`` as half-precision hardware computes; ``float64`` needs
+    ``jax_enable_x64``).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Simulator:
         checkpoint: bool = False,
         record: Sequence[str] = (),
         shard: bool = False,
+        dtype: str = "float32",
     ) -> None:
         if schedule not in SCHEDULES:
             raise SnnxError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
@@ -94,10 +97,12 @@ class Simulator:
             slope=slope,
             record=record,
             checkpoint=checkpoint,
+            dtype=dtype,
         )
         self.params: Params = self.program.params()
         self.shard = shard
-        key = _fingerprint(self.program, (schedule, surrogate, slope, checkpoint, tuple(record)))
+        options = (schedule, surrogate, slope, checkpoint, tuple(record), dtype)
+        key = _fingerprint(self.program, options)
         if key not in _COMPILED:
             if len(_COMPILED) >= _CACHE_SIZE:
                 _COMPILED.pop(next(iter(_COMPILED)))
@@ -220,7 +225,4 @@ def _shard_batch(inputs: dict[str, Any]) -> dict[str, Any]:
             raise SnnxError(
                 f"batch of {np.shape(value)[1]} for '{name}' does not split across {len(devices)} devices"
             )
-    return {
-        name: jax.device_put(np.asarray(value, np.float32), sharding)
-        for name, value in inputs.items()
-    }
+    return {name: jax.device_put(np.asarray(value), sharding) for name, value in inputs.items()}

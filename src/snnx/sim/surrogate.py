@@ -41,7 +41,8 @@ def spike_function(
     @jax.custom_jvp
     def spike(x):
         x = jnp.asarray(x)
-        return (x >= 0 if inclusive else x > 0).astype(jnp.result_type(x, jnp.float32))
+        dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
+        return (x >= 0 if inclusive else x > 0).astype(dtype)
 
     @spike.defjvp
     def _(primals, tangents):

@@ -39,7 +39,7 @@ def steps_of(delay: np.ndarray, dt: float, name: str) -> np.ndarray:
 
 def _init(p, batch, ctx):
     depth = int(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name).max(initial=0))
-    return {"buffer": jnp.zeros((depth, batch, *ctx.in_shape))}
+    return {"buffer": jnp.zeros((depth, batch, *ctx.in_shape), ctx.dtype)}
 
 
 def _step(p, state, x, ctx):

@@ -108,7 +108,7 @@ def _prepare(kind: str):
         start = {"zero": 0.0, "v_leak": p.get("v_leak", 0.0), "v_reset": p.get("v_reset", 0.0)}[
             s.v_init
         ]
-        out["v0"] = jnp.broadcast_to(jnp.asarray(start, jnp.float32), ctx.out_shape)
+        out["v0"] = jnp.broadcast_to(jnp.asarray(start, ctx.dtype), ctx.out_shape)
         for key in ("v_threshold", "v_reset"):
             if key in p or key == "v_reset":
                 out[key] = p.get(key, 0.0)
@@ -119,7 +119,7 @@ def _prepare(kind: str):
 
 def _init(currents: bool, spiking: bool):
     def init(q, batch, ctx):
-        zeros = jnp.zeros((batch, *ctx.out_shape))
+        zeros = jnp.zeros((batch, *ctx.out_shape), ctx.dtype)
         state = {"v": jnp.broadcast_to(q["v0"], zeros.shape)}
         if currents:
             state["i"] = zeros

@@ -24,8 +24,8 @@ from snnx.semantics import Semantics
 
 @dataclasses.dataclass(frozen=True)
 class Context:
-    """What an op knows statically: its node, shapes, the semantics and the spike function
-    (``spike(x)`` is ``x > 0`` (or ``>=``) with the chosen surrogate gradient)."""
+    """What an op knows statically: its node, shapes, the semantics, the spike function
+    (``spike(x)`` is ``x > 0`` (or ``>=``) with the chosen surrogate gradient) and the dtype."""
 
     name: str
     node: Node
@@ -33,6 +33,7 @@ class Context:
     out_shape: tuple[int, ...]
     semantics: Semantics
     spike: Callable[[Any], Any]
+    dtype: Any
 
 
 @dataclasses.dataclass(frozen=True)
