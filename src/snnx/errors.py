@@ -68,6 +68,10 @@ class SemanticsError(SnnxError):
     """An invalid or inconsistent `Semantics` value or profile name."""
 
 
+class LoweringError(SnnxError):
+    """A graph, or a part of it, that a target cannot run (with the numbers that do not fit)."""
+
+
 class SnnxWarning(UserWarning):
     """Something suspicious that snnx can still handle (for example a shape fixed by reshape)."""
 

@@ -1,0 +1,80 @@
+"""Check a compiled model against the reference: run the reference simulator and the target's
+exact numerics on the same inputs and compare them layer by layer (exact spike agreement,
+spike-count correlation, output-class agreement, first divergence). Exits with 1 when the output
+classes agree on fewer samples than ``--min-agreement``."""
+
+from __future__ import annotations
+
+import argparse
+
+ORDER = 70
+HELP = "verify a target's numerics against the reference simulator"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``snnx verify``."""
+    parser.add_argument("file", help="the .nir file")
+    parser.add_argument("--target", required=True, help="target name (see `snnx targets`)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--input", metavar="X.npy", help="inputs (T, B, *shape)")
+    source.add_argument(
+        "--random", type=int, metavar="N", default=16, help="N random input samples (default 16)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=100, help="time steps of random inputs (default 100)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=0.1, help="spike probability of random inputs (default 0.1)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of random inputs")
+    parser.add_argument(
+        "--profile", help="semantics the graph was trained under (default: the file's)"
+    )
+    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--report", metavar="DIR", help="also write an HTML report with pictures")
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=0.0,
+        metavar="A",
+        help="fail below this class agreement",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Lower, run both, compare, report."""
+    import json
+
+    import numpy as np
+
+    from snnx.cli.compile_cmd import semantics_of
+    from snnx.errors import SnnxError
+    from snnx.ir.nirfile import read
+    from snnx.ir.shapes import infer_shapes
+    from snnx.targets import get_target
+    from snnx.targets.base import input_name
+    from snnx.verify import verify
+
+    graph = read(args.file)
+    target = get_target(args.target)
+    if args.input:
+        try:
+            inputs = np.load(args.input, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise SnnxError(f"cannot read an array: {err}", file=args.input) from None
+    else:
+        shape = infer_shapes(graph.flatten())[input_name(graph.flatten())].output
+        rng = np.random.default_rng(args.seed)
+        inputs = (rng.uniform(size=(args.steps, args.random, *shape)) < args.rate).astype(
+            np.float32
+        )
+    result = verify(graph, target, inputs, semantics_of(graph, args))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    if args.report:
+        from snnx.verify_report import write_report
+
+        written = write_report(result, args.report)
+        if not args.json:
+            print(f"wrote {written[-1]}")
+    return 0 if result.passed(args.min_agreement) else 1
