@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 EXAMPLE := src/snnx/examples/braille.nir
 
-.PHONY: venv demo test lint format clean
+.PHONY: venv demo test unit lint format clean crosscheck
 
 venv: $(VENV)/.installed
 
@@ -30,8 +30,24 @@ format: venv
 	$(BIN)/ruff check --fix src tests scripts
 	$(BIN)/ruff format src tests scripts
 
-test: lint
+unit: venv
 	$(BIN)/pytest -q
 
+# Cross-check tiers: each ci/tiers/<tier>/install.sh builds .venvs/<tier> (its own pins), and
+# tests/crosscheck/<tier> runs there against the real peer (frameworks, Lava, XyloSim, jaxsnn).
+TIERS := $(patsubst ci/tiers/%/install.sh,%,$(wildcard ci/tiers/*/install.sh))
+
+.PRECIOUS: .venvs/%/.installed
+.venvs/%/.installed: ci/tiers/%/install.sh pyproject.toml
+	bash ci/tiers/$*/install.sh .venvs/$*
+	touch $@
+
+crosscheck-%: .venvs/%/.installed
+	SNNX_TIER=$* .venvs/$*/bin/python -m pytest -q -p no:cacheprovider tests/crosscheck/$*
+
+crosscheck: $(addprefix crosscheck-,$(TIERS))
+
+test: lint unit crosscheck
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis
