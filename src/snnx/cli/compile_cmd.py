@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from snnx.cli.common import add_semantics_arguments, semantics_from
+
 ORDER = 60
 HELP = "compile a .nir graph for a hardware target"
 
@@ -14,18 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="the .nir file")
     parser.add_argument("--target", required=True, help="target name (see `snnx targets`)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write into")
-    parser.add_argument(
-        "--profile", help="semantics the graph was trained under (default: the file's)"
-    )
-    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
-
-
-def semantics_of(graph, args):
-    """The reference semantics from ``--profile``/``--dt`` and the file."""
-    from snnx.sim import resolve_semantics
-
-    semantics = resolve_semantics(graph, args.profile)
-    return semantics.replace(dt=args.dt) if args.dt is not None else semantics
+    add_semantics_arguments(parser, "semantics the graph was trained under")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     graph = read(args.file)
     target = get_target(args.target)
-    lowered = target.lower(graph, semantics_of(graph, args))
+    lowered = target.lower(graph, semantics_from(graph, args))
     folder = as_path(args.output)
     files = target.write(lowered, folder)
     lowered.graph.semantics = lowered.semantics

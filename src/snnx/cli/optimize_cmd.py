@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from snnx.cli.common import add_semantics_arguments, semantics_from
+
 ORDER = 45
 HELP = "run compiler passes (fusion, clean-up, delays, quantization) over a .nir graph"
 
@@ -25,10 +27,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
             const=level,
             help=f"the {level} pipeline",
         )
-    parser.add_argument(
-        "--profile", help="semantics to check equivalence under and for passes that need it"
+    add_semantics_arguments(
+        parser, "semantics to check equivalence under and for passes that need it"
     )
-    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
     parser.add_argument(
         "--check-equivalence", action="store_true", help="simulate before and after each pass"
     )
@@ -55,12 +56,9 @@ def run(args: argparse.Namespace) -> int:
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read, write
     from snnx.passes import optimize
-    from snnx.sim import resolve_semantics
 
     graph = read(args.file)
-    semantics = resolve_semantics(graph, args.profile)
-    if args.dt is not None:
-        semantics = semantics.replace(dt=args.dt)
+    semantics = semantics_from(graph, args)
     options = {}
     for item in args.option:
         key, sep, value = item.partition("=")

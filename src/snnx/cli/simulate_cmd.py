@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+from snnx.cli.common import add_semantics_arguments, semantics_from
+
 ORDER = 30
 HELP = "simulate a .nir graph on given or random inputs"
 CHUNK = 1000  # steps per jitted call on long runs, so a progress bar can follow
@@ -37,10 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--batch", type=int, default=1, help="batch size of random inputs (default 1)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of random inputs (default 0)")
-    parser.add_argument(
-        "--profile", help="semantics profile (default: the file's, else nir-reference)"
-    )
-    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
+    add_semantics_arguments(parser, "semantics profile")
     parser.add_argument(
         "--record", nargs="+", default=[], metavar="NODE", help="nodes whose states to save"
     )
@@ -58,12 +57,10 @@ def run(args: argparse.Namespace) -> int:
     from snnx.atomic import atomic_path
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
-    from snnx.sim import Simulator, resolve_semantics
+    from snnx.sim import Simulator
 
     graph = read(args.file)
-    semantics = resolve_semantics(graph, args.profile)
-    if args.dt is not None:
-        semantics = semantics.replace(dt=args.dt)
+    semantics = semantics_from(graph, args)
     sim = Simulator(graph, semantics, record=args.record, schedule=args.schedule)
     inputs = _inputs(args, sim, np, SnnxError)
     steps = np.shape(next(iter(inputs.values())))[0]

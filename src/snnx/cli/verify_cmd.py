@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from snnx.cli.common import add_semantics_arguments, semantics_from
+
 ORDER = 70
 HELP = "verify a target's numerics against the reference simulator"
 
@@ -27,10 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--rate", type=float, default=0.1, help="spike probability of random inputs (default 0.1)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of random inputs")
-    parser.add_argument(
-        "--profile", help="semantics the graph was trained under (default: the file's)"
-    )
-    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
+    add_semantics_arguments(parser, "semantics the graph was trained under")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--report", metavar="DIR", help="also write an HTML report with pictures")
     parser.add_argument(
@@ -48,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from snnx.cli.compile_cmd import semantics_of
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
     from snnx.ir.shapes import infer_shapes
@@ -69,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         inputs = (rng.uniform(size=(args.steps, args.random, *shape)) < args.rate).astype(
             np.float32
         )
-    result = verify(graph, target, inputs, semantics_of(graph, args))
+    result = verify(graph, target, inputs, semantics_from(graph, args))
     print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
     if args.report:
         from snnx.verify_report import write_report

@@ -33,6 +33,20 @@ def _euler_new(ctx: PassContext, *types: str) -> bool:
     )
 
 
+def _interchangeable(ctx: PassContext, one: str, other: str, where: str) -> bool:
+    """Whether a neuron of type ``one`` may become ``other`` exactly: both read their fields from
+    the file and run Euler with the new current under the same knobs. Notes the skip otherwise."""
+    fields = set(OVERRIDABLE_FIELDS[one]) | set(OVERRIDABLE_FIELDS[other])
+    if (
+        _reads_file_fields(ctx, one, *fields)
+        and _reads_file_fields(ctx, other, *fields)
+        and _euler_new(ctx, one, other)
+    ):
+        return True
+    ctx.skip(f"kept {one}: exact only under Euler, new current, no field overrides", where)
+    return False
+
+
 def _like(value, template) -> np.ndarray:
     return np.asarray(np.broadcast_to(value, np.shape(template)), dtype=np.asarray(template).dtype)
 
@@ -49,16 +63,7 @@ def lif_to_cuba(graph: Graph, ctx: PassContext) -> Graph:
             node = level[name]
             if node.type not in pairs:
                 continue
-            fields = OVERRIDABLE_FIELDS[pairs[node.type]]
-            if not (
-                _reads_file_fields(ctx, node.type, *fields)
-                and _reads_file_fields(ctx, pairs[node.type], *fields)
-                and _euler_new(ctx, node.type, pairs[node.type])
-            ):
-                ctx.skip(
-                    f"kept {node.type}: exact only under Euler, new current, no field overrides",
-                    path + name,
-                )
+            if not _interchangeable(ctx, node.type, pairs[node.type], path + name):
                 continue
             f = dict(node.fields)
             tau = f.pop("tau")
@@ -82,15 +87,7 @@ def cuba_to_lif(graph: Graph, ctx: PassContext) -> Graph:
                 continue
             if not np.allclose(node.tau_syn, ctx.semantics.dt, rtol=1e-12, atol=0):
                 continue
-            if not (
-                _reads_file_fields(ctx, node.type, *OVERRIDABLE_FIELDS[node.type])
-                and _reads_file_fields(ctx, pairs[node.type], *OVERRIDABLE_FIELDS[pairs[node.type]])
-                and _euler_new(ctx, node.type, pairs[node.type])
-            ):
-                ctx.skip(
-                    f"kept {node.type}: exact only under Euler, new current, no field overrides",
-                    path + name,
-                )
+            if not _interchangeable(ctx, node.type, pairs[node.type], path + name):
                 continue
             f = dict(node.fields)
             f.pop("tau_syn")
