@@ -348,3 +348,46 @@ def test_half_precision_computes_in_half(nir_paper):
         and full.records["lif1.lif.v"].dtype == np.float32
     )
     assert 0.9 < (half.outputs["output"] == full.outputs["output"]).mean() < 1.0
+
+
+def test_a_loop_takes_the_steps_of_its_own_delays():
+    """A loop through a one-step Delay is a running sum, y(t) = x(t) + y(t - 1): the delay is the
+    loop's only step (no back-edge step on top of it)."""
+    graph = Graph(
+        {
+            "in": Node("Input", shape=[2]),
+            "acc": Node("Scale", scale=[1.0, 1.0]),
+            "d": Node("Delay", delay=[1e-4, 1e-4]),
+            "out": Node("Output", shape=[2]),
+        },
+        [("in", "acc"), ("acc", "d"), ("d", "acc"), ("acc", "out")],
+    )
+    x = np.random.default_rng(6).normal(size=(9, 3, 2))
+    np.testing.assert_allclose(
+        simulate(graph, x, EULER).outputs["out"], np.cumsum(x, axis=0), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_a_loop_through_a_neuron_that_sends_late():
+    """With spikes leaving one step late (Spyx, Lava), the neuron's spike of step t, decided on
+    v(t-1), reaches it again through the loop within step t: v(t) = v(t-1) + x(t) + w s(t)."""
+    graph = Graph(
+        {
+            "in": Node("Input", shape=[1]),
+            "n": Node("IF", r=[1e4], v_threshold=[0.5]),
+            "w": Node("Linear", weight=[[0.25]]),
+            "out": Node("Output", shape=[1]),
+        },
+        [("in", "n"), ("n", "w"), ("w", "n"), ("n", "out")],
+    )
+    x = np.array([0.6, 0.0, 0.0, 0.3, 0.0, 0.0])
+    semantics = EULER.replace(spike_output="next-step", reset="subtract")
+    v, sent, expected = 0.0, 0.0, []
+    for xt in x:  # a hand-run of the rule
+        v += xt + 0.25 * sent
+        fired = float(v > 0.5)
+        v -= 0.5 * fired
+        expected.append(sent)
+        sent = fired
+    out = simulate(graph, x.reshape(-1, 1, 1), semantics).outputs["out"].reshape(-1)
+    assert out.tolist() == expected and sum(expected) >= 2

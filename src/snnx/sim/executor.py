@@ -163,12 +163,15 @@ class Program:
         def step(carry, xs):
             states, prev = carry
             now = dict(xs)
+            for name in segment.early:  # outputs known before this step's inputs
+                now[name] = self.ops[name].emit(prepared[name], states[name], self.contexts[name])
             new_states = {}
             for name in segment.nodes:
                 x = self._gather(name, now, (batch,), segment.back_edges, prev)
                 op, ctx = self.ops[name], self.contexts[name]
                 if op.stateful:
-                    new_states[name], now[name] = op.step(prepared[name], states[name], x, ctx)
+                    new_states[name], y = op.step(prepared[name], states[name], x, ctx)
+                    now.setdefault(name, y)
                 else:
                     now[name] = op.apply(prepared[name], x, ctx)
             out = {name: now[name] for name in wanted}

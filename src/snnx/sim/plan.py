@@ -8,8 +8,12 @@ Walking the components in topological order:
   batch of ``T * B`` samples (one big matrix product instead of ``T`` small ones). Only stateless
   nodes outside any cycle can be hoisted, and only the costly ones are (see `Plan.build`);
 - every other component joins the current *scan group*: its nodes advance one step at a time, in
-  an order where each node follows its predecessors except across back edges. A back edge (one that
-  closes a cycle, `Graph.back_edges`) carries the value its source produced on the previous step.
+  an order where each node follows its predecessors. A node whose output at a step is known before
+  its input at that step arrives (*early*: a neuron whose spikes leave one step late, a delay of at
+  least one step) publishes that output when the step starts, so a loop through it needs nothing
+  more. A loop without one needs a *back edge* (one that closes the loop in a depth-first walk from
+  the inputs): it carries the value its source produced on the previous step. So a loop takes
+  exactly the steps its own nodes take, and one step where they take none.
 
 A hoisted node that needs a value from the open scan group closes the group first; one that does
 not is scheduled before it. So a feed-forward network of big layers runs layer by layer, a small or
@@ -26,10 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import networkx as nx
 
-from snnx.ir.graph import Graph
+from snnx.ir.graph import Graph, back_edges
+from snnx.ir.node import Node
 from snnx.ir.schema import STATEFUL
 from snnx.ir.shapes import GraphShapes
 
@@ -44,11 +50,13 @@ WEIGHT = {"Affine": 1, "Linear": 1, "Conv1d": 64, "Conv2d": 64, "SumPool2d": 64,
 @dataclasses.dataclass(frozen=True)
 class Segment:
     """``sequence``: one hoisted node over the whole sequence. ``scan``: nodes stepped together,
-    listed in step order; ``back_edges`` are the edges inside them that carry last step's value."""
+    listed in step order; ``back_edges`` are the edges inside them that carry last step's value;
+    ``early`` the nodes that publish their output when a step starts."""
 
     kind: str
     nodes: list[str]
     back_edges: frozenset[tuple[str, str]] = frozenset()
+    early: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,14 +68,20 @@ class Plan:
     segments: list[Segment]
 
     @classmethod
-    def build(cls, graph: Graph, hoist_from: float = HOIST_FROM) -> Plan:
+    def build(
+        cls,
+        graph: Graph,
+        hoist_from: float = HOIST_FROM,
+        early: Callable[[Node], bool] = lambda node: False,
+    ) -> Plan:
         """Plan ``graph``; hoist stateless nodes outside cycles costing at least ``hoist_from``
-        multiply-adds per sample (0: every one, layer by layer; ``math.inf``: none, one scan)."""
+        multiply-adds per sample (0: every one, layer by layer; ``math.inf``: none, one scan);
+        ``early(node)`` says which nodes know their output before their input arrives."""
         flat = graph.flatten()
         shapes = flat.check()
-        back = flat.back_edges()
+        ahead = {n for n in flat if early(flat[n])}
+        order, back = _step_order(flat, ahead)
         condensed = nx.condensation(flat.nx)
-        order = {name: i for i, name in enumerate(flat.flow_order())}
         components = nx.lexicographical_topological_sort(
             condensed, key=lambda c: min(order[n] for n in condensed.nodes[c]["members"])
         )
@@ -89,12 +103,31 @@ class Plan:
                 group += members
         if group:
             segments.append(_scan(group, back))
-        return cls(flat, shapes, segments)
+        return cls(flat, shapes, [_early(s, ahead) for s in segments])
+
+
+def _step_order(flat: Graph, ahead: set[str]) -> tuple[dict[str, int], set[tuple[str, str]]]:
+    """Each node's place in a step, and the back edges: edges out of early nodes impose no order
+    (their values exist when the step starts); loops left without one are cut at back edges."""
+    constraints = nx.MultiDiGraph(flat.nx)
+    constraints.remove_edges_from([e for e in list(constraints.edges(keys=True)) if e[0] in ahead])
+    back = back_edges(constraints, flat.inputs)
+    dag = nx.DiGraph(constraints)
+    dag.remove_edges_from(back)
+    position = {name: i for i, name in enumerate(flat)}
+    ordered = nx.lexicographical_topological_sort(dag, key=position.__getitem__)
+    return {name: i for i, name in enumerate(ordered)}, back
 
 
 def _scan(nodes: list[str], back: set[tuple[str, str]]) -> Segment:
     inside = set(nodes)
     return Segment("scan", nodes, frozenset(e for e in back if e[0] in inside and e[1] in inside))
+
+
+def _early(segment: Segment, ahead: set[str]) -> Segment:
+    if segment.kind != "scan":
+        return segment
+    return dataclasses.replace(segment, early=frozenset(n for n in segment.nodes if n in ahead))
 
 
 def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:

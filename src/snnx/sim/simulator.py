@@ -28,6 +28,7 @@ from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
 from snnx.sim.executor import Params, Program
+from snnx.sim.ops import OPS
 from snnx.sim.plan import HOIST_FROM, Plan
 
 SCHEDULES = {"auto": HOIST_FROM, "layer": 0.0, "step": math.inf}
@@ -89,7 +90,7 @@ class Simulator:
             raise SnnxError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
         self.source = graph
         self.semantics = resolve_semantics(graph, semantics)
-        plan = Plan.build(graph, hoist_from=SCHEDULES[schedule])
+        plan = Plan.build(graph, hoist_from=SCHEDULES[schedule], early=self._early)
         self.program = Program.build(
             plan,
             self.semantics,
@@ -108,6 +109,10 @@ class Simulator:
                 _COMPILED.pop(next(iter(_COMPILED)))
             _COMPILED[key] = jax.jit(self.program.run)
         self._run = _COMPILED[key]
+
+    def _early(self, node) -> bool:
+        op = OPS.get(node.type)
+        return op is not None and op.early is not None and op.early(node, self.semantics)
 
     @property
     def inputs(self) -> list[str]:

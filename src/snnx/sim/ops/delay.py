@@ -51,4 +51,21 @@ def _step(p, state, x, ctx):
     return {"buffer": history[: buffer.shape[0]]}, y
 
 
-DELAY = register("Delay")(Op(params=(), init=_init, step=_step))
+def _early(node, semantics) -> bool:
+    """Every element delayed by at least one step: the output is in the buffer already. (A delay
+    off the time grid is refused when the node is set up, with its name.)"""
+    try:
+        return bool(np.min(steps_of(node.delay, semantics.dt, "")) >= 1)
+    except GraphError:
+        return False
+
+
+def _emit(p, state, ctx):
+    """This step's output before this step's input: ``x(t - d) = buffer[d - 1]`` for ``d >= 1``."""
+    buffer = state["buffer"]
+    steps = np.broadcast_to(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name), buffer.shape[2:])
+    index = jnp.broadcast_to(jnp.asarray(steps - 1), buffer.shape[1:])
+    return jnp.take_along_axis(buffer, index[None], axis=0)[0]
+
+
+DELAY = register("Delay")(Op(params=(), init=_init, step=_step, early=_early, emit=_emit))

@@ -181,6 +181,16 @@ def _step(spiking: bool):
     return step
 
 
+def _sends_late(node, semantics) -> bool:
+    """Spikes that leave one step late are known when the step starts."""
+    return semantics.for_type(node.type).spike_output == "next-step"
+
+
+def _emit_last(q, state, ctx):
+    s = ctx.semantics
+    return state["last"] / s.dt if s.spike_amplitude == "1/dt" else state["last"]
+
+
 def _neuron(type_name: str, kind: str, params: tuple[str, ...], spiking: bool) -> Op:
     currents = kind == "cuba"
     return register(type_name)(
@@ -190,6 +200,8 @@ def _neuron(type_name: str, kind: str, params: tuple[str, ...], spiking: bool) -
             init=_init(currents, spiking),
             step=_step(spiking),
             states=("i", "v") if currents else ("v",),
+            early=_sends_late if spiking else None,
+            emit=_emit_last if spiking else None,
         )
     )
 

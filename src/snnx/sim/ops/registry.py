@@ -5,7 +5,9 @@ any number ``N`` of samples (the executor folds time into it when the node is ho
 stateful: ``prepare(p, ctx) -> q`` once per run (constants such as decay factors, outside the time
 loop), ``init(q, batch, ctx) -> state`` and ``step(q, state, x, ctx) -> (state, y)`` for one time
 step with ``x`` of shape ``(B, *in_shape)``; a state is a dict of arrays, and those named in
-``states`` can be recorded. ``p`` maps the op's trainable ``params`` (float fields of the node) to
+``states`` can be recorded. An op whose output at a step is known before that step's input
+(``early(node, semantics)``: spikes that leave a step late, a delay) says what it is,
+``emit(q, state, ctx)``, so loops through it need no back edge. ``p`` maps the op's trainable ``params`` (float fields of the node) to
 arrays; everything else (strides, delays in steps, semantics) is static, in ``ctx``.
 
 >>> sorted(OPS)[:4]
@@ -46,6 +48,8 @@ class Op:
     init: Callable | None = None
     step: Callable | None = None
     states: tuple[str, ...] = ()
+    early: Callable[[Node, Semantics], bool] | None = None
+    emit: Callable | None = None
 
     @property
     def stateful(self) -> bool:
