@@ -291,6 +291,9 @@ PROFILES: dict[str, Semantics] = {
     # Spyx 1.0 from_nir (dt defaults to 1): Euler decay, input gain 1 (r, w_in, v_leak ignored),
     # spikes tested on last step's v so they leave one step late; LIF subtracts in the step after
     # the crossing, CubaLIF before the decay (the same-step reset of the voltage it tested).
+    # An LI followed by a Threshold imports as Spyx's PSU_LIF, v = (1 - dt/tau) v + x: gain 1 as
+    # well, r and v_leak ignored (measured: tests/crosscheck/peers/test_spyx.py; without the LI
+    # override 74/320 and 94/320 outputs differed at dt = 1 and 1e-4).
     "spyx": Semantics(
         dt=1.0,
         reset="subtract",
@@ -298,6 +301,7 @@ PROFILES: dict[str, Semantics] = {
         spike_output="next-step",
         overrides={
             "LIF": dict(_IGNORES_R_GAIN_1),
+            "LI": dict(_IGNORES_R_GAIN_1),
             "IF": {"r": "1/dt"},
             "CubaLIF": {
                 "reset_timing": "same-step",
