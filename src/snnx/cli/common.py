@@ -18,6 +18,32 @@ def add_semantics_arguments(parser: argparse.ArgumentParser, purpose: str) -> No
     parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
 
 
+def parse_options(items: list[str]) -> dict:
+    """``KEY=VALUE`` strings as a dict; values read as int, float or bool where they are one.
+
+    >>> parse_options(["bits=6", "preset=loihi", "scale=0.5", "flag=true"])
+    {'bits': 6, 'preset': 'loihi', 'scale': 0.5, 'flag': True}
+    """
+    from snnx.errors import SnnxError
+
+    options = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise SnnxError(f"--option {item!r}: expected KEY=VALUE")
+        options[key] = _value(text)
+    return options
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
 def semantics_from(graph, args: argparse.Namespace):
     """The semantics ``--profile`` and ``--dt`` ask for, else the graph's own (see
     `snnx.sim.resolve_semantics`)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.common import add_semantics_arguments, parse_options, semantics_from
 
 ORDER = 60
 HELP = "compile a .nir graph for a hardware target"
@@ -17,6 +17,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, help="target name (see `snnx targets`)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write into")
     add_semantics_arguments(parser, "semantics the graph was trained under")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="target option, repeatable (see the target's documentation)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     graph = read(args.file)
     target = get_target(args.target)
-    lowered = target.lower(graph, semantics_from(graph, args))
+    lowered = target.lower(graph, semantics_from(graph, args), **parse_options(args.option))
     folder = as_path(args.output)
     files = target.write(lowered, folder)
     lowered.graph.semantics = lowered.semantics

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.common import add_semantics_arguments, parse_options, semantics_from
 
 ORDER = 45
 HELP = "run compiler passes (fusion, clean-up, delays, quantization) over a .nir graph"
@@ -42,29 +42,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _value(text: str):
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False}.get(text.lower(), text)
-
-
 def run(args: argparse.Namespace) -> int:
     """Read, run the passes, report, write."""
-    from snnx.errors import SnnxError
     from snnx.ir.nirfile import read, write
     from snnx.passes import optimize
 
     graph = read(args.file)
     semantics = semantics_from(graph, args)
-    options = {}
-    for item in args.option:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SnnxError(f"--option {item!r}: expected KEY=VALUE")
-        options[key] = _value(value)
+    options = parse_options(args.option)
     passes = [p.strip() for p in args.passes.split(",") if p.strip()] if args.passes else None
     result, records = optimize(
         graph,

@@ -175,7 +175,7 @@ class Program:
                 else:
                     now[name] = op.apply(prepared[name], x, ctx)
             out = {name: now[name] for name in wanted}
-            for name in self.record:
+            for name in (n for n in self.record if n in inside):
                 for label in self.ops[name].states:
                     out[f"{name}.{label}"] = new_states[name][label]
             return (new_states, {src: now[src] for src in carried}), out

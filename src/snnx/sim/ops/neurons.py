@@ -146,8 +146,12 @@ def fire(w, last, q, ctx: Context):
     if s.reset_timing == "next-step" and s.reset == "subtract":
         w = w - jax.lax.stop_gradient(last) * threshold
     count = ctx.spike(w - threshold)
-    if s.max_spikes != 1:
-        extra = jnp.floor(w / threshold) - 1
+    if (
+        s.max_spikes != 1
+    ):  # the barrier keeps XLA from turning the division into a rounded reciprocal
+        extra = (
+            jnp.floor(w / jax.lax.optimization_barrier(jnp.broadcast_to(threshold, w.shape))) - 1
+        )
         extra = jnp.maximum(extra, 0) if s.max_spikes == 0 else jnp.clip(extra, 0, s.max_spikes - 1)
         count = count * (1 + jax.lax.stop_gradient(extra))
     v = w
