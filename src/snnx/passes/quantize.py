@@ -227,13 +227,16 @@ def _state_limits(graph: Graph, ctx: PassContext, opts: dict) -> dict[str, np.nd
 
 
 def _to_float16(graph: Graph, ctx: PassContext) -> Graph:
-    """Every real field rounded to float16 (stored back in its own dtype)."""
+    """Every real field rounded to float16 (stored back in its own dtype); a value beyond
+    float16's range is an error naming it, as the Lynxi target has it."""
+    from snnx.targets.lynxi.quantize import to_float16
+
     graph = graph.copy()
     for path, node in list(graph.walk()):
         if isinstance(node, Graph):
             continue
         changes = {
-            k: np.asarray(np.asarray(v).astype(np.float16), np.asarray(v).dtype)
+            k: np.asarray(to_float16(v, node=path, field=k), np.asarray(v).dtype)
             for k, v in node.fields.items()
             if not isinstance(v, str) and np.asarray(v).dtype.kind == "f"
         }
