@@ -109,3 +109,17 @@ def test_semantics_survive_a_file(tmp_path, nir_paper):
         nir.read(tmp_path / "g.nir", type_check=False).metadata["snnx_semantics"]["integrator"]
         == "euler"
     )
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        snnx.write(
+            Graph.sequential({"in": Node("Input", shape=[1]), "out": Node("Output", shape=[1])}),
+            tmp_path / "g.nir",
+        )
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(tmp_path / "g.nir").st_mode) == 0o644
