@@ -391,3 +391,11 @@ def test_a_loop_through_a_neuron_that_sends_late():
         sent = fired
     out = simulate(graph, x.reshape(-1, 1, 1), semantics).outputs["out"].reshape(-1)
     assert out.tolist() == expected and sum(expected) >= 2
+
+
+def test_no_reset_keeps_firing_while_above_threshold():
+    graph = single(Node("IF", r=[1e4], v_threshold=[1.0]))
+    x = np.array([1.5, 0.0, -0.6, 0.0]).reshape(-1, 1, 1)
+    result = simulate(graph, x, EULER.replace(reset="none"), record=["x"])
+    assert result.outputs["out"].reshape(-1).tolist() == [1, 1, 0, 0]
+    np.testing.assert_allclose(result.records["x.v"].reshape(-1), [1.5, 1.5, 0.9, 0.9])

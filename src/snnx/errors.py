@@ -68,6 +68,10 @@ class SemanticsError(SnnxError):
     """An invalid or inconsistent `Semantics` value or profile name."""
 
 
+class ConversionError(SnnxError):
+    """A model (or graph) that cannot be converted as asked; names the layer and what is wrong."""
+
+
 class LoweringError(SnnxError):
     """A graph, or a part of it, that a target cannot run (with the numbers that do not fit)."""
 

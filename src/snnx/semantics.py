@@ -16,7 +16,8 @@ holds them. One step of a neuron, with ``x`` its summed input:
    coupled pair exactly. ``I``/``IF`` (no time constant) always take ``w = v + dt r x``.
 2. *fire*: spikes where ``w > v_threshold`` (``threshold=">"``, NIR) or ``>=``; up to
    ``max_spikes`` per step (``floor(w / v_threshold)`` of them; 0 means no limit).
-3. *reset*: ``zero`` sets ``v = v_reset``, ``subtract`` takes ``v_threshold`` off per spike. With
+3. *reset*: ``zero`` sets ``v = v_reset``, ``subtract`` takes ``v_threshold`` off per spike,
+   ``none`` leaves v as it is (snnTorch's ``reset_mechanism="none"``). With
    ``reset_timing="same-step"`` the reset applies to ``w`` now; with ``"next-step"`` it lands in
    the next step (a subtraction after that step's integration, a zero reset before it), as
    snnTorch's ``reset_delay=True`` and Spyx's LIF do. ``v_min="-threshold"`` then clamps v from
@@ -58,7 +59,7 @@ METADATA_KEY = "snnx_semantics"
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "integrator": ("euler", "exact", "exp-decay"),
-    "reset": ("zero", "subtract"),
+    "reset": ("zero", "subtract", "none"),
     "reset_timing": ("same-step", "next-step"),
     "spike_output": ("same-step", "next-step"),
     "current": ("new", "previous"),

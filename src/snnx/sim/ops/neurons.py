@@ -155,7 +155,9 @@ def fire(w, last, q, ctx: Context):
         extra = jnp.maximum(extra, 0) if s.max_spikes == 0 else jnp.clip(extra, 0, s.max_spikes - 1)
         count = count * (1 + jax.lax.stop_gradient(extra))
     v = w
-    if s.reset_timing == "same-step":
+    if (
+        s.reset_timing == "same-step" and s.reset != "none"
+    ):  # resets carry no gradient (as snnTorch's)
         fired = jax.lax.stop_gradient(count)
         v = w - fired * threshold if s.reset == "subtract" else jnp.where(fired > 0, v_reset, w)
     if s.v_min == "-threshold":
