@@ -29,6 +29,10 @@ _LAZY = {
     "PROFILES": "snnx.semantics",
     "SnnxError": "snnx.errors",
     "example_path": "snnx.examples",
+    "from_torch": "snnx.convert.torch_import",
+    "to_torch": "snnx.convert.torch_export",
+    "to_equinox": "snnx.convert.jax_export",
+    "from_equinox": "snnx.convert.jax_import",
 }
 
 __all__ = [*_LAZY, "__version__"]
