@@ -30,7 +30,7 @@ def test_profiles_cover_the_frameworks():
         ({"dt": 0}, "dt"),
         ({"dt": "1ms"}, "dt"),
         ({"integrator": "rk4"}, "integrator"),
-        ({"reset": "none"}, "reset"),
+        ({"reset": "sometimes"}, "reset"),
         ({"spike_amplitude": "2"}, "spike_amplitude"),
         ({"current": "old"}, "current"),
         ({"spike_output": "during"}, "spike_output"),
