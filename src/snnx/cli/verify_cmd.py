@@ -1,7 +1,8 @@
 """Check a compiled model against the reference: run the reference simulator and the target's
 exact numerics on the same inputs and compare them layer by layer (exact spike agreement,
-spike-count correlation, output-class agreement, first divergence). Exits with 1 when the output
-classes agree on fewer samples than ``--min-agreement``."""
+spike-count correlation, output-class agreement, first divergence), and for analog chips how
+robust the model is to mismatch (``--mismatch N``). Exits with 1 when the output classes agree on
+fewer samples than ``--min-agreement``."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_semantics_arguments(parser, "semantics the graph was trained under")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--report", metavar="DIR", help="also write an HTML report with pictures")
+    parser.add_argument(
+        "--mismatch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run N chip instances of the target's analog mismatch model (bss2)",
+    )
+    parser.add_argument(
+        "--spread", type=float, metavar="S", help="relative spread of the mismatch model"
+    )
     parser.add_argument(
         "--min-agreement",
         type=float,
@@ -67,8 +78,17 @@ def run(args: argparse.Namespace) -> int:
         inputs = (rng.uniform(size=(args.steps, args.random, *shape)) < args.rate).astype(
             np.float32
         )
-    result = verify(graph, target, inputs, semantics_from(graph, args))
-    print(json.dumps(result.to_dict(), indent=2) if args.json else result.summary())
+    semantics = semantics_from(graph, args)
+    lowered = target.lower(graph, semantics)
+    result = verify(graph, target, inputs, semantics, lowered=lowered)
+    report, text = result.to_dict(), result.summary()
+    if args.mismatch:
+        if not hasattr(target, "robustness"):
+            raise SnnxError(f"target {target.name!r} has no mismatch model")
+        reference = result.reference[lowered.output.name]
+        spread = target.robustness(lowered, inputs, args.mismatch, args.spread, reference=reference)
+        report["mismatch"], text = spread.to_dict(), f"{text}\n{spread.summary()}"
+    print(json.dumps(report, indent=2) if args.json else text)
     if args.report:
         from snnx.verify_report import write_report
 

@@ -45,7 +45,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "loihi": {"bits": 8, "per": "tensor", "power_of_two": True, "state_bits": 24},
     # Xylo: int8 weights with a weight shift (a power of two), int16 thresholds and states.
     "xylo": {"bits": 8, "per": "tensor", "power_of_two": True, "state_bits": 16},
-    # BrainScaleS-2: 6-bit magnitudes per sign (excitatory and inhibitory rows), one scale per projection.
+    # BrainScaleS-2: 6-bit magnitudes per sign (excitatory and inhibitory rows), one scale per layer.
     "bss2": {"bits": 7, "per": "tensor", "power_of_two": False, "state_bits": None},
     # Lynxi KA200: float16 everywhere.
     "lynxi": {"float16": True},
