@@ -135,3 +135,40 @@ def test_gradients_reach_every_parameter_and_checkpointing_keeps_them(kind, nir_
     jax.tree_util.tree_map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), *grads
     )
+
+
+def test_gradients_flow_through_convolutions_and_pooling(nir_paper):
+    """The N-MNIST CNN (Conv2d, IF, SumPool2d, Flatten, Affine) under Sinabs' multi-spike rule."""
+    cnn = snnx.read(nir_paper / "cnn_sinabs.nir")
+    x = (np.random.default_rng(1).uniform(size=(8, 2, 2, 34, 34)) < 0.2).astype(np.float32)
+    sim = Simulator(cnn, "sinabs")
+
+    def loss(p):
+        outputs, _ = sim.run(x, p)
+        return sum(jnp.sum(v**2) for v in outputs.values())
+
+    grads = jax.grad(loss)(sim.params)
+    weighted = [n for n, p in sim.params.items() if "weight" in p]
+    assert len(weighted) == 5
+    for node in weighted:
+        assert np.isfinite(grads[node]["weight"]).all()
+        assert float(jnp.abs(grads[node]["weight"]).sum()) > 0, node
+
+
+@pytest.mark.parametrize("pool", ["SumPool2d", "AvgPool2d"])
+def test_pooling_gradient_counts_the_windows_covering_each_pixel(pool):
+    """d/dx sum(pool(x)) at a pixel is the number of windows holding it (over their size, avg)."""
+    graph = Graph()
+    graph.add_node("in", Node("Input", shape=np.array([1, 4, 4])))
+    graph.add_node(
+        "pool",
+        Node(pool, kernel_size=np.array([3, 3]), stride=np.array([1, 1]), padding=np.array([1, 1])),
+    )
+    graph.add_node("out", Node("Output", shape=np.array([1, 4, 4])))
+    graph.add_edge("in", "pool")
+    graph.add_edge("pool", "out")
+    sim = Simulator(graph, snnx.Semantics(dt=1.0))
+    grad = jax.grad(lambda x: sim.run(x)[0]["out"].sum())(jnp.ones((1, 1, 1, 4, 4)))
+    per_axis = np.array([2, 3, 3, 2])  # windows of 3 at stride 1, padding 1, over 4 pixels
+    expected = np.outer(per_axis, per_axis) / (9 if pool == "AvgPool2d" else 1)
+    np.testing.assert_allclose(grad[0, 0, 0], expected, rtol=1e-6)

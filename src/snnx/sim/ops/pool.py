@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import jax.numpy as jnp
 from jax import lax
 
 from snnx.sim.ops.conv import _per_dim
@@ -24,7 +23,7 @@ def _window_sum(x, ctx):
     kernel, stride, padding = (_per_dim(f[k], 2) for k in ("kernel_size", "stride", "padding"))
     return lax.reduce_window(
         x,
-        jnp.zeros((), x.dtype),
+        0.0,  # a literal zero: JAX then lowers to reduce_window_sum, which has a gradient
         lax.add,
         (1, 1, *kernel),
         (1, 1, *stride),
