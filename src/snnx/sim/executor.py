@@ -6,6 +6,9 @@ node's input shape, for edges between same-size shapes). A hoisted node folds ti
 in one `jax.lax.scan`; its carry holds every stateful node's state and, for each back edge, what
 the edge's source produced on the previous step (zeros before the first step).
 
+Feature maps are held channels-last inside (`snnx.sim.layout`); inputs, outputs and records are
+in NIR's layout.
+
 Records: for each recorded node, ``"NODE.out"`` (what it emits) and ``"NODE.STATE"`` for each of its
 states (``v``, ``i``, ...), all sampled at the end of each step.
 
@@ -25,6 +28,7 @@ import jax.numpy as jnp
 
 from snnx.errors import GraphError, SnnxError
 from snnx.semantics import Semantics
+from snnx.sim import layout
 from snnx.sim.ops import OPS
 from snnx.sim.ops.registry import Context, Op
 from snnx.sim.plan import Plan, Segment
@@ -44,6 +48,7 @@ class Program:
     record: tuple[str, ...]
     checkpoint: bool
     dtype: Any
+    channels_last: bool = True
 
     @classmethod
     def build(
@@ -56,9 +61,12 @@ class Program:
         record: Sequence[str] = (),
         checkpoint: bool = False,
         dtype: Any = jnp.float32,
+        channels_last: bool = True,
     ) -> Program:
         """Bind ``plan`` to ``semantics``; ``record`` names nodes whose states to return; every
-        value is computed in ``dtype`` (float32; float16 for half-precision hardware, float64)."""
+        value is computed in ``dtype`` (float32; float16 for half-precision hardware, float64);
+        ``channels_last`` holds feature maps as ``(H, W, C)`` inside (the same results, faster
+        convolutions on CPU)."""
         graph, shapes = plan.graph, plan.shapes
         ops, contexts = {}, {}
         for name in graph:
@@ -68,13 +76,31 @@ class Program:
             own = semantics.for_type(node.type)
             spike = spike_function(surrogate, slope, inclusive=own.threshold == ">=")
             ops[name] = OPS[node.type]
+            last = channels_last and ops[name].layout != "canonical"
+            held = layout.internal_shape if last else tuple
             contexts[name] = Context(
-                name, node, shapes[name].input, shapes[name].output, own, spike, jnp.dtype(dtype)
+                name,
+                node,
+                held(shapes[name].input),
+                held(shapes[name].output),
+                own,
+                spike,
+                jnp.dtype(dtype),
+                channels_last=last,
             )
         for name in record:
             if name not in graph or graph[name].type in ("Input", "Output"):
                 raise GraphError("cannot record this node: no such simulated node", node=name)
-        return cls(plan, semantics, ops, contexts, tuple(record), checkpoint, jnp.dtype(dtype))
+        return cls(
+            plan,
+            semantics,
+            ops,
+            contexts,
+            tuple(record),
+            checkpoint,
+            jnp.dtype(dtype),
+            channels_last,
+        )
 
     def params(self) -> Params:
         """The trainable parameters, read from the graph as arrays of the program's dtype."""
@@ -88,6 +114,7 @@ class Program:
         """Run a sequence: ``inputs`` maps each Input name to ``(T, B, *shape)``. ``carry`` is
         where a previous run stopped (``None``: from rest). Returns ``(outputs, records, carry)``."""
         graph, shapes = self.plan.graph, self.plan.shapes
+        params = self._held_params(params)
         seqs: dict[str, jax.Array] = {}
         steps = batch = None
         for name in graph.inputs:
@@ -100,41 +127,85 @@ class Program:
                 x = x / self.semantics.dt
             steps, batch = x.shape[0], x.shape[1]
             try:
-                seqs[name] = x.reshape((steps, batch, *shapes[name].output))
+                x = x.reshape((steps, batch, *shapes[name].output))
             except TypeError:
                 raise SnnxError(
                     f"input for '{name}' has shape {tuple(x.shape)}; expected (T, B, "
                     f"{', '.join(map(str, shapes[name].output))})"
                 ) from None
+            seqs[name] = self._held(x, shapes[name].output)
         records: dict[str, jax.Array] = {}
         carry = dict(carry or {})
         for index, segment in enumerate(self.plan.segments):
             if segment.kind == "sequence":
                 name = segment.nodes[0]
                 x = self._gather(name, seqs, (steps, batch))
-                y = self.ops[name].apply(
-                    params[name], x.reshape((steps * batch, *x.shape[2:])), self.contexts[name]
-                )
+                y = self._apply(name, params[name], x.reshape((steps * batch, *x.shape[2:])))
                 seqs[name] = y.reshape((steps, batch, *y.shape[1:]))
                 if name in self.record:
                     records[f"{name}.out"] = seqs[name]
             else:
                 carry[index] = self._scan(segment, params, seqs, records, batch, carry.get(index))
         outputs = {
-            name: self._gather(name, seqs, (steps, batch)).reshape(
-                (steps, batch, *shapes[name].input)
-            )
+            name: self._canonical(self._gather(name, seqs, (steps, batch)), shapes[name].input)
             for name in graph.outputs
+        }
+        records = {
+            key: self._canonical(value, shapes[key.rsplit(".", 1)[0]].output)
+            for key, value in records.items()
         }
         return outputs, records, carry
 
+    def _held_shape(self, shape) -> tuple[int, ...]:
+        """A per-sample shape (NIR's layout) as the program holds it."""
+        return layout.internal_shape(shape) if self.channels_last else tuple(shape)
+
+    def _held(self, x, shape):
+        """Values in NIR's layout (per-sample ``shape``) -> as the program holds them."""
+        return layout.to_internal(x, shape) if self.channels_last else x
+
+    def _canonical(self, x, shape):
+        """Values as the program holds them -> NIR's layout (per-sample ``shape``)."""
+        return layout.to_canonical(x, shape) if self.channels_last else x
+
+    def _held_params(self, params: Params) -> Params:
+        """Parameters of elementwise ops on feature maps, rearranged to broadcast channels-last."""
+        if not self.channels_last:
+            return params
+        out = dict(params)
+        for name, op in self.ops.items():
+            shape = self.plan.shapes[name].output
+            if op.layout == "elementwise" and layout.is_map(shape):
+                out[name] = {k: layout.param_to_internal(v, shape) for k, v in params[name].items()}
+        return out
+
+    def _converts(self, name: str) -> bool:
+        """Whether the op of ``name`` takes NIR's layout where the program holds another."""
+        return self.channels_last and self.ops[name].layout == "canonical"
+
+    def _to_op(self, name: str, x):
+        return self._canonical(x, self.plan.shapes[name].input) if self._converts(name) else x
+
+    def _from_op(self, name: str, y):
+        return self._held(y, self.plan.shapes[name].output) if self._converts(name) else y
+
+    def _apply(self, name: str, p, x):
+        """A stateless op on values as the program holds them."""
+        y = self.ops[name].apply(p, self._to_op(name, x), self.contexts[name])
+        return self._from_op(name, y)
+
     def _gather(self, name: str, values: Mapping[str, jax.Array], lead: tuple, back=(), prev=None):
-        """Sum of what the edges into ``name`` carry, each shaped as ``name``'s input."""
-        shape = self.plan.shapes[name].input
+        """Sum of what the edges into ``name`` carry, each shaped as ``name``'s input (an edge
+        between different shapes reshapes in NIR's layout)."""
+        shapes = self.plan.shapes
+        shape = tuple(shapes[name].input)
         total = None
         for pred in self.plan.graph.predecessors(name):
             value = prev[pred] if (pred, name) in back else values[pred]
-            value = value.reshape((*lead, *shape))
+            source = tuple(shapes[pred].output)
+            if source != shape:
+                value = self._held(self._canonical(value, source).reshape((*lead, *shape)), shape)
+            value = value.reshape((*lead, *self._held_shape(shape)))
             total = value if total is None else total + value
         return total
 
@@ -164,16 +235,19 @@ class Program:
             states, prev = carry
             now = dict(xs)
             for name in segment.early:  # outputs known before this step's inputs
-                now[name] = self.ops[name].emit(prepared[name], states[name], self.contexts[name])
+                y = self.ops[name].emit(prepared[name], states[name], self.contexts[name])
+                now[name] = self._from_op(name, y)
             new_states = {}
             for name in segment.nodes:
                 x = self._gather(name, now, (batch,), segment.back_edges, prev)
                 op, ctx = self.ops[name], self.contexts[name]
                 if op.stateful:
-                    new_states[name], y = op.step(prepared[name], states[name], x, ctx)
-                    now.setdefault(name, y)
+                    new_states[name], y = op.step(
+                        prepared[name], states[name], self._to_op(name, x), ctx
+                    )
+                    now.setdefault(name, self._from_op(name, y))
                 else:
-                    now[name] = op.apply(prepared[name], x, ctx)
+                    now[name] = self._apply(name, prepared[name], x)
             out = {name: now[name] for name in wanted}
             for name in (n for n in self.record if n in inside):
                 for label in self.ops[name].states:
@@ -186,7 +260,10 @@ class Program:
                 for n in segment.nodes
                 if self.ops[n].stateful
             }
-            zeros = {src: jnp.zeros((batch, *shapes[src].output), self.dtype) for src in carried}
+            zeros = {
+                src: jnp.zeros((batch, *self._held_shape(shapes[src].output)), self.dtype)
+                for src in carried
+            }
             carry = (states, zeros)
         body = jax.checkpoint(step) if self.checkpoint else step
         carry, ys = jax.lax.scan(body, carry, {p: seqs[p] for p in external})

@@ -1,6 +1,7 @@
 """Convolutions, ``Conv1d`` and ``Conv2d``: NIR's layout is channels first, weights
 ``(C_out, C_in / groups, *kernel)``, as in PyTorch; ``y = conv(x, W) + b`` with stride, padding
-(integers per dimension, or ``same`` / ``valid``), dilation and groups.
+(integers per dimension, or ``same`` / ``valid``), dilation and groups. With
+``ctx.channels_last`` a 2-D convolution takes and gives ``(N, H, W, C)`` (`snnx.sim.layout`).
 
 >>> import jax.numpy as jnp, numpy as np
 >>> from snnx.ir import Node
@@ -30,18 +31,22 @@ def _apply(p, x, ctx):
         padding = padding.upper()
     else:
         padding = [(n, n) for n in _per_dim(padding, ndim)]
-    spatial = "HW"[:ndim] if ndim == 2 else "H"
+    spatial = "HW" if ndim == 2 else "H"
+    last = ndim == 2 and getattr(ctx, "channels_last", False)
+    data = f"N{spatial}C" if last else f"NC{spatial}"
     y = lax.conv_general_dilated(
         x,
-        p["weight"].astype(x.dtype),
+        p["weight"].astype(x.dtype).transpose(2, 3, 1, 0) if last else p["weight"].astype(x.dtype),
         window_strides=_per_dim(f["stride"], ndim),
         padding=padding,
         rhs_dilation=_per_dim(f["dilation"], ndim),
         feature_group_count=int(f["groups"]),
-        dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
+        dimension_numbers=(data, "HWIO" if last else f"OI{spatial}", data),
     )
     bias = p["bias"]
-    return y + bias.reshape(bias.shape + (1,) * ndim) if bias.ndim else y + bias
+    return y + bias.reshape(bias.shape + (1,) * ndim) if bias.ndim and not last else y + bias
 
 
-CONV = register("Conv1d", "Conv2d")(Op(params=("weight", "bias"), apply=_apply))
+CONV = register("Conv1d", "Conv2d")(
+    Op(params=("weight", "bias"), apply=_apply, layout="channels-last")
+)

@@ -13,4 +13,6 @@ AFFINE = register("Affine")(
     Op(params=("weight", "bias"), apply=lambda p, x, ctx: x @ p["weight"].T + p["bias"])
 )
 LINEAR = register("Linear")(Op(params=("weight",), apply=lambda p, x, ctx: x @ p["weight"].T))
-SCALE = register("Scale")(Op(params=("scale",), apply=lambda p, x, ctx: x * p["scale"]))
+SCALE = register("Scale")(
+    Op(params=("scale",), apply=lambda p, x, ctx: x * p["scale"], layout="elementwise")
+)

@@ -1,15 +1,24 @@
-"""``Flatten``: a reshape to the inferred output shape (row-major, as NIR and PyTorch).
+"""``Flatten``: a reshape to the inferred output shape (row-major over NIR's channels-first
+layout, as PyTorch). With ``ctx.channels_last`` a feature map is put back in NIR's order first.
 
 >>> import jax.numpy as jnp
->>> ctx = type("Ctx", (), {"out_shape": (6,)})
+>>> ctx = type("Ctx", (), {"in_shape": (2, 3), "out_shape": (6,)})
 >>> FLATTEN.apply({}, jnp.zeros((5, 2, 3)), ctx).shape
 (5, 6)
 """
 
 from __future__ import annotations
 
+from snnx.sim import layout
 from snnx.sim.ops.registry import Op, register
 
-FLATTEN = register("Flatten")(
-    Op(params=(), apply=lambda p, x, ctx: x.reshape((x.shape[0], *ctx.out_shape)))
-)
+
+def _flatten(p, x, ctx):
+    if not getattr(ctx, "channels_last", False):
+        return x.reshape((x.shape[0], *ctx.out_shape))
+    source, target = (layout.canonical_shape(s) for s in (ctx.in_shape, ctx.out_shape))
+    y = layout.to_canonical(x, source).reshape((x.shape[0], *target))
+    return layout.to_internal(y, target)
+
+
+FLATTEN = register("Flatten")(Op(params=(), apply=_flatten, layout="channels-last"))

@@ -208,6 +208,7 @@ def _neuron(type_name: str, kind: str, params: tuple[str, ...], spiking: bool) -
             states=("i", "v") if currents else ("v",),
             early=_sends_late if spiking else None,
             emit=_emit_last if spiking else None,
+            layout="elementwise",
         )
     )
 
@@ -228,4 +229,4 @@ def _threshold(p, x, ctx):
     return spikes / ctx.semantics.dt if ctx.semantics.spike_amplitude == "1/dt" else spikes
 
 
-THRESHOLD = register("Threshold")(Op(params=("threshold",), apply=_threshold))
+THRESHOLD = register("Threshold")(Op(params=("threshold",), apply=_threshold, layout="elementwise"))

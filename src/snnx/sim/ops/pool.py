@@ -1,5 +1,6 @@
 """Pooling over ``(C, H, W)``: ``SumPool2d`` sums each window, ``AvgPool2d`` divides that sum by
-the window size (zero padding counted, as PyTorch's default ``count_include_pad=True``).
+the window size (zero padding counted, as PyTorch's default ``count_include_pad=True``). With
+``ctx.channels_last`` the maps are ``(N, H, W, C)`` (`snnx.sim.layout`).
 
 >>> import jax.numpy as jnp
 >>> from snnx.ir import Node
@@ -21,20 +22,24 @@ from snnx.sim.ops.registry import Op, register
 def _window_sum(x, ctx):
     f = ctx.node.fields
     kernel, stride, padding = (_per_dim(f[k], 2) for k in ("kernel_size", "stride", "padding"))
+    pads = [(n, n) for n in padding]
+    if getattr(ctx, "channels_last", False):
+        return lax.reduce_window(
+            x, 0.0, lax.add, (1, *kernel, 1), (1, *stride, 1), [(0, 0), *pads, (0, 0)]
+        )
+    # a literal zero: JAX then lowers to reduce_window_sum, which has a gradient
     return lax.reduce_window(
-        x,
-        0.0,  # a literal zero: JAX then lowers to reduce_window_sum, which has a gradient
-        lax.add,
-        (1, 1, *kernel),
-        (1, 1, *stride),
-        [(0, 0), (0, 0), *((n, n) for n in padding)],
+        x, 0.0, lax.add, (1, 1, *kernel), (1, 1, *stride), [(0, 0), (0, 0), *pads]
     )
 
 
-SUM = register("SumPool2d")(Op(params=(), apply=lambda p, x, ctx: _window_sum(x, ctx)))
+SUM = register("SumPool2d")(
+    Op(params=(), apply=lambda p, x, ctx: _window_sum(x, ctx), layout="channels-last")
+)
 AVG = register("AvgPool2d")(
     Op(
         params=(),
         apply=lambda p, x, ctx: _window_sum(x, ctx) / math.prod(_per_dim(ctx.node.kernel_size, 2)),
+        layout="channels-last",
     )
 )

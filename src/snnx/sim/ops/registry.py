@@ -7,8 +7,11 @@ loop), ``init(q, batch, ctx) -> state`` and ``step(q, state, x, ctx) -> (state, 
 step with ``x`` of shape ``(B, *in_shape)``; a state is a dict of arrays, and those named in
 ``states`` can be recorded. An op whose output at a step is known before that step's input
 (``early(node, semantics)``: spikes that leave a step late, a delay) says what it is,
-``emit(q, state, ctx)``, so loops through it need no back edge. ``p`` maps the op's trainable ``params`` (float fields of the node) to
-arrays; everything else (strides, delays in steps, semantics) is static, in ``ctx``.
+``emit(q, state, ctx)``, so loops through it need no back edge. ``p`` maps the op's trainable
+``params`` (float fields of the node) to arrays; everything else (strides, delays in steps,
+semantics) is static, in ``ctx``. ``layout`` says how the op takes 2-D feature maps, which the
+executor holds channels-last (`snnx.sim.layout`): ``elementwise``, ``channels-last`` (it reads
+``ctx.channels_last``) or ``canonical`` (NIR's layout, converted for it).
 
 >>> sorted(OPS)[:4]
 ['Affine', 'AvgPool2d', 'Conv1d', 'Conv2d']
@@ -27,7 +30,8 @@ from snnx.semantics import Semantics
 @dataclasses.dataclass(frozen=True)
 class Context:
     """What an op knows statically: its node, shapes, the semantics, the spike function
-    (``spike(x)`` is ``x > 0`` (or ``>=``) with the chosen surrogate gradient) and the dtype."""
+    (``spike(x)`` is ``x > 0`` (or ``>=``) with the chosen surrogate gradient) and the dtype.
+    With ``channels_last``, the shapes are the executor's: feature maps ``(H, W, C)``."""
 
     name: str
     node: Node
@@ -36,6 +40,7 @@ class Context:
     semantics: Semantics
     spike: Callable[[Any], Any]
     dtype: Any
+    channels_last: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +55,7 @@ class Op:
     states: tuple[str, ...] = ()
     early: Callable[[Node, Semantics], bool] | None = None
     emit: Callable | None = None
+    layout: str = "canonical"
 
     @property
     def stateful(self) -> bool:
