@@ -3,10 +3,14 @@ schedules: every node type, recurrence, delays, records, errors."""
 
 from __future__ import annotations
 
+import math
+
+import jax
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import graphs
 from test_roundtrip_property import every_type_graph
 
@@ -14,6 +18,7 @@ import snnx
 from snnx.errors import GraphError, SnnxError
 from snnx.ir import Graph, Node
 from snnx.sim import Simulator, simulate
+from snnx.sim.executor import Program
 from snnx.sim.plan import Plan
 
 EXACT = snnx.Semantics(dt=1e-4, integrator="exact")
@@ -276,6 +281,44 @@ def test_schedules_agree(graph):
     ]
     for other in results[1:]:
         np.testing.assert_allclose(other, results[0], rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs(), st.sampled_from([0, math.inf]))
+def test_channels_last_feature_maps_change_nothing(graph, hoist_from):
+    """Holding (C, H, W) maps as (H, W, C) inside gives the same outputs and records, in NIR's
+    layout, as running everything in NIR's layout."""
+    plan = Plan.build(graph, hoist_from=hoist_from)
+    record = [n for n in plan.graph if plan.graph[n].type not in ("Input", "Output")]
+    x = np.random.default_rng(1).uniform(0, 1, size=(6, 2, *plan.shapes["input"].output))
+    results = []
+    for channels_last in (False, True):
+        program = Program.build(plan, EULER, record=record, channels_last=channels_last)
+        outputs, records, _ = jax.jit(program.run)(program.params(), {"input": x})
+        results.append({**outputs, **records})
+    assert sorted(results[0]) == sorted(results[1])
+    for key, value in results[0].items():
+        assert value.shape == results[1][key].shape, key
+        np.testing.assert_allclose(results[1][key], value, rtol=1e-4, atol=1e-4, err_msg=key)
+
+
+def test_forward_and_gradient_plans_differ_and_agree(nir_paper):
+    """On the N-MNIST CNN, `run` hoists the convolutions (their gradients pay for it) while a
+    forward call steps them; both compute the same spikes."""
+    cnn = snnx.read(nir_paper / "cnn_sinabs.nir")
+    sim = Simulator(cnn, "sinabs")
+    hoisted = lambda program: {  # noqa: E731
+        program.plan.graph[n].type
+        for s in program.plan.segments
+        if s.kind == "sequence"
+        for n in s.nodes
+    }
+    assert "Conv2d" in hoisted(sim.program)
+    assert hoisted(sim.forward_program) == set()
+    x = (np.random.default_rng(2).uniform(size=(10, 2, 2, 34, 34)) < 0.2).astype(np.float32)
+    forward = sim(x).outputs["output"]
+    assert forward.sum() > 0
+    np.testing.assert_array_equal(forward, np.asarray(sim.run(x)[0]["output"]))
 
 
 def test_every_node_type_runs_and_is_batched():

@@ -66,6 +66,9 @@ class Simulator:
 
     ``schedule``: ``auto`` (hoist costly stateless layers over the whole sequence, step the rest
     in scans), ``layer`` (hoist every stateless layer) or ``step`` (one scan for everything).
+    Under ``auto``, `run` (differentiable) and calling the simulator (numpy results, no
+    gradients) may schedule differently, each as pays off for it (`snnx.sim.plan`): ``program``
+    and ``forward_program``.
     ``surrogate``/``slope`` pick the spike function's gradient; ``checkpoint`` trades compute for
     memory in the backward pass (re-computing each step); ``record`` names nodes whose states to
     return; ``shard`` splits the batch across all local devices; ``dtype`` is the arithmetic
@@ -90,25 +93,23 @@ class Simulator:
             raise SnnxError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
         self.source = graph
         self.semantics = resolve_semantics(graph, semantics)
-        plan = Plan.build(graph, hoist_from=SCHEDULES[schedule], early=self._early)
-        self.program = Program.build(
-            plan,
-            self.semantics,
-            surrogate=surrogate,
-            slope=slope,
-            record=record,
-            checkpoint=checkpoint,
-            dtype=dtype,
+        options = dict(
+            surrogate=surrogate, slope=slope, record=record, checkpoint=checkpoint, dtype=dtype
+        )
+        self.program, self.forward_program = (
+            Program.build(
+                Plan.build(
+                    graph, hoist_from=SCHEDULES[schedule], early=self._early, gradients=gradients
+                ),
+                self.semantics,
+                **options,
+            )
+            for gradients in (True, False)
         )
         self.params: Params = self.program.params()
         self.shard = shard
-        options = (schedule, surrogate, slope, checkpoint, tuple(record), dtype)
-        key = _fingerprint(self.program, options)
-        if key not in _COMPILED:
-            if len(_COMPILED) >= _CACHE_SIZE:
-                _COMPILED.pop(next(iter(_COMPILED)))
-            _COMPILED[key] = jax.jit(self.program.run)
-        self._run = _COMPILED[key]
+        key = (schedule, surrogate, slope, checkpoint, tuple(record), dtype)
+        self._run, self._forward = (_compiled(p, key) for p in (self.program, self.forward_program))
 
     def _early(self, node) -> bool:
         op = OPS.get(node.type)
@@ -144,7 +145,7 @@ class Simulator:
         pieces, carry = [], {}
         for start in range(0, steps, chunk):
             part = {k: v[start : start + chunk] for k, v in named.items()}
-            outputs, records, carry = self._run(params, part, carry)
+            outputs, records, carry = self._forward(params, part, carry)
             pieces.append({**outputs, **records})
             if progress is not None:
                 progress(min(start + chunk, steps))
@@ -196,6 +197,16 @@ def simulate(
     (5, 1, 7)
     """
     return Simulator(graph, semantics, record=record, **options)(inputs)
+
+
+def _compiled(program: Program, options: tuple) -> Callable:
+    """``jax.jit(program.run)``, shared by programs of equal structure."""
+    key = _fingerprint(program, options)
+    if key not in _COMPILED:
+        if len(_COMPILED) >= _CACHE_SIZE:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[key] = jax.jit(program.run)
+    return _COMPILED[key]
 
 
 def _fingerprint(program: Program, options: tuple) -> str:
