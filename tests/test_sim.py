@@ -442,3 +442,15 @@ def test_no_reset_keeps_firing_while_above_threshold():
     result = simulate(graph, x, EULER.replace(reset="none"), record=["x"])
     assert result.outputs["out"].reshape(-1).tolist() == [1, 1, 0, 0]
     np.testing.assert_allclose(result.records["x.v"].reshape(-1), [1.5, 1.5, 0.9, 0.9])
+
+
+def test_chunked_runs_carry_state_and_give_the_whole_run(nir_paper):
+    braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
+    sim = Simulator(braille, "snntorch", record=["lif1.lif"])
+    x = (np.random.default_rng(4).uniform(size=(50, 3, 12)) < 0.3).astype(np.float32)
+    whole, done = sim(x), []
+    pieces = sim(x, chunk=7, progress=done.append)
+    assert done == [7, 14, 21, 28, 35, 42, 49, 50]
+    assert whole.outputs["output"].sum() > 0
+    for key, value in whole.arrays().items():
+        np.testing.assert_allclose(pieces.arrays()[key], value, rtol=1e-6, atol=1e-6, err_msg=key)

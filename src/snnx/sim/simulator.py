@@ -149,7 +149,12 @@ class Simulator:
             pieces.append({**outputs, **records})
             if progress is not None:
                 progress(min(start + chunk, steps))
-        joined = {k: np.concatenate([np.asarray(p[k]) for p in pieces]) for k in pieces[0]}
+        joined = {
+            k: np.asarray(pieces[0][k])
+            if len(pieces) == 1
+            else np.concatenate([np.asarray(p[k]) for p in pieces])
+            for k in pieces[0]
+        }
         return Result({k: joined[k] for k in outputs}, {k: joined[k] for k in records})
 
     def graph(self, params: Params | None = None) -> Graph:
