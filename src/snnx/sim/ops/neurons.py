@@ -49,11 +49,12 @@ def leaky_coefficients(tau, r, leak, dt: float, integrator: str):
 def cuba_coefficients(p, dt: float, integrator: str, current: str):
     """Coefficients of the current-based step (see the module docstring). For ``exact``, the
     coupled pair solved with the input held: ``Bi = r k``, ``Bx = (r (1 - A) - r k) w_in``, where
-    ``k = tau_syn (As - A) / (tau_syn - tau_mem)`` (``dt/tau_mem A`` when they match)."""
+    ``k = tau_syn (As - A) / (tau_syn - tau_mem)`` (``dt/tau_mem A`` when they match). A term
+    the integrator does not have is the number ``0.0``, so the step leaves it out."""
     w_in = p.get("w_in", 1.0)
     a_s, b_s, _ = leaky_coefficients(p["tau_syn"], w_in, 0.0, dt, integrator)
     a_m, gain, c = leaky_coefficients(p["tau_mem"], p["r"], p["v_leak"], dt, integrator)
-    zero = jnp.zeros_like(a_m)
+    zero = 0.0  # a term the integrator does not have: left out of the step (`_integrate`)
     if integrator == "exact":
         gap = p["tau_syn"] - p["tau_mem"]
         close = jnp.abs(gap) < 1e-9 * p["tau_mem"]
@@ -136,7 +137,11 @@ def _integrate(q, state, x):
         return None, q["A"] * state["v"] + q["B"] * x + q["C"]
     i = state["i"]
     i_new = q["As"] * i + q["Bs"] * x
-    return i_new, q["A"] * state["v"] + q["Bn"] * i_new + q["Bi"] * i + q["Bx"] * x + q["C"]
+    w = q["A"] * state["v"]
+    for key, value in (("Bn", i_new), ("Bi", i), ("Bx", x)):
+        if not (isinstance(q[key], float) and q[key] == 0.0):  # absent from this integrator
+            w = w + q[key] * value
+    return i_new, w + q["C"]
 
 
 def fire(w, last, q, ctx: Context):
