@@ -19,12 +19,12 @@ A hoisted node that needs a value from the open scan group closes the group firs
 not is scheduled before it. So a feed-forward network of big layers runs layer by layer, a small or
 recurrent one runs as a single scan, and mixtures get the fewest scans their dependencies allow.
 
-What pays off differs between a forward pass and a forward pass with gradients, so the cost of a
-node (`cost`) is weighed for one or the other (``gradients``). Dense products pay off over the
-whole sequence from about a million multiply-adds per sample either way. Convolutions and pooling
-stepped in a scan cost little forward but much backward, where each step's weight gradient is a
-small convolution of its own: on the NIR paper's CNN, stepping all of it was 1.5x faster forward
-than layer by layer, and 6x slower forward + backward (``benchmarks/bench_sim.py``, workload 3).
+What pays off differs between a forward pass and one with gradients (`snnx.sim.Simulator` plans
+each): forward, hoisting pays from about a million multiply-adds per sample (`HOIST_FROM`), and
+smaller layers run faster stepped together; with gradients, hoisting every layer was as fast or
+faster on all four workloads of ``benchmarks/bench_sim.py`` (dense 2048 and 512 LIF networks, the
+NIR paper's CNN and Braille), from equal to 6x (the CNN, whose stepped convolutions each need a
+small weight-gradient convolution of their own).
 
 >>> import snnx
 >>> plan = Plan.build(snnx.read(snnx.example_path("braille")), hoist_from=0)
@@ -46,11 +46,8 @@ from snnx.ir.node import Node
 from snnx.ir.schema import STATEFUL
 from snnx.ir.shapes import GraphShapes
 
-#: Hoist a stateless node when its weighted multiply-adds per sample (`cost`) reach this.
+#: Forward, hoist a stateless node from this many multiply-adds per sample (`cost`).
 HOIST_FROM = 1 << 20
-#: With gradients, convolutions and pooling count 64-fold: hoisted from a few thousand
-#: multiply-adds per sample (measured on the NIR paper's CNN and dense 512/2048 LIF networks).
-GRADIENT_WEIGHT = {"Conv1d": 64, "Conv2d": 64, "SumPool2d": 64, "AvgPool2d": 64}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,12 +76,10 @@ class Plan:
         graph: Graph,
         hoist_from: float = HOIST_FROM,
         early: Callable[[Node], bool] = lambda node: False,
-        gradients: bool = True,
     ) -> Plan:
         """Plan ``graph``; hoist stateless nodes outside cycles costing at least ``hoist_from``
-        (0: every one, layer by layer; ``math.inf``: none, one scan), costs weighed for a run
-        with or without ``gradients``; ``early(node)`` says which nodes know their output before
-        their input arrives."""
+        multiply-adds per sample (0: every one, layer by layer; ``math.inf``: none, one scan);
+        ``early(node)`` says which nodes know their output before their input arrives."""
         flat = graph.flatten()
         shapes = flat.check()
         ahead = {n for n in flat if early(flat[n])}
@@ -102,11 +97,7 @@ class Plan:
             if kind in ("Input", "Output"):
                 continue
             cyclic = len(members) > 1 or flat.nx.has_edge(node, node)
-            if (
-                not cyclic
-                and kind not in STATEFUL
-                and cost(flat, shapes, node, gradients) >= hoist_from
-            ):
+            if not cyclic and kind not in STATEFUL and cost(flat, shapes, node) >= hoist_from:
                 if any(p in group for p in flat.predecessors(node)):
                     segments.append(_scan(group, back))
                     group = []
@@ -142,9 +133,8 @@ def _early(segment: Segment, ahead: set[str]) -> Segment:
     return dataclasses.replace(segment, early=frozenset(n for n in segment.nodes if n in ahead))
 
 
-def cost(graph: Graph, shapes: GraphShapes, name: str, gradients: bool = True) -> float:
-    """Multiply-adds per sample of a stateless node (0 for reshapes and scalings), weighted by
-    `GRADIENT_WEIGHT` for a run with ``gradients``."""
+def cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
+    """Multiply-adds per sample of a stateless node (0 for reshapes and scalings)."""
     node = graph[name]
     if node.type in ("Affine", "Linear"):
         work = math.prod(node.weight.shape)
@@ -154,7 +144,7 @@ def cost(graph: Graph, shapes: GraphShapes, name: str, gradients: bool = True) -
         work = math.prod(shapes[name].output) * math.prod(_kernel(node))
     else:
         return 0
-    return work * (GRADIENT_WEIGHT.get(node.type, 1) if gradients else 1)
+    return work
 
 
 def _kernel(node) -> tuple[int, ...]:

@@ -31,7 +31,8 @@ from snnx.sim.executor import Params, Program
 from snnx.sim.ops import OPS
 from snnx.sim.plan import HOIST_FROM, Plan
 
-SCHEDULES = {"auto": HOIST_FROM, "layer": 0.0, "step": math.inf}
+#: Each schedule's ``hoist_from`` (`Plan.build`) for a forward call and for `Simulator.run`.
+SCHEDULES = {"auto": (HOIST_FROM, 0.0), "layer": (0.0, 0.0), "step": (math.inf, math.inf)}
 _COMPILED: dict[str, Any] = {}
 _CACHE_SIZE = 64
 
@@ -66,9 +67,9 @@ class Simulator:
 
     ``schedule``: ``auto`` (hoist costly stateless layers over the whole sequence, step the rest
     in scans), ``layer`` (hoist every stateless layer) or ``step`` (one scan for everything).
-    Under ``auto``, `run` (differentiable) and calling the simulator (numpy results, no
-    gradients) may schedule differently, each as pays off for it (`snnx.sim.plan`): ``program``
-    and ``forward_program``.
+    Under ``auto``, calling the simulator (numpy results, no gradients: ``forward_program``)
+    hoists layers from a million multiply-adds per sample, and `run` (differentiable:
+    ``program``) hoists every one, as pays off for each (`snnx.sim.plan`).
     ``surrogate``/``slope`` pick the spike function's gradient; ``checkpoint`` trades compute for
     memory in the backward pass (re-computing each step); ``record`` names nodes whose states to
     return; ``shard`` splits the batch across all local devices; ``dtype`` is the arithmetic
@@ -96,15 +97,12 @@ class Simulator:
         options = dict(
             surrogate=surrogate, slope=slope, record=record, checkpoint=checkpoint, dtype=dtype
         )
-        self.program, self.forward_program = (
+        forward, gradients = SCHEDULES[schedule]
+        self.forward_program, self.program = (
             Program.build(
-                Plan.build(
-                    graph, hoist_from=SCHEDULES[schedule], early=self._early, gradients=gradients
-                ),
-                self.semantics,
-                **options,
+                Plan.build(graph, hoist_from=hoist, early=self._early), self.semantics, **options
             )
-            for gradients in (True, False)
+            for hoist in (forward, gradients)
         )
         self.params: Params = self.program.params()
         self.shard = shard
@@ -144,7 +142,9 @@ class Simulator:
         chunk = chunk or steps
         pieces, carry = [], {}
         for start in range(0, steps, chunk):
-            part = {k: v[start : start + chunk] for k, v in named.items()}
+            part = (
+                named if chunk >= steps else {k: v[start : start + chunk] for k, v in named.items()}
+            )
             outputs, records, carry = self._forward(params, part, carry)
             pieces.append({**outputs, **records})
             if progress is not None:
