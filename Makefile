@@ -27,8 +27,8 @@ demo: venv
 	$(BIN)/snnx verify $(EXAMPLE) --target loihi --profile snntorch --random 64 --steps 256 --rate 0.2 --min-agreement 0.95
 
 lint: venv
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 format: venv
 	$(BIN)/ruff check --fix src tests scripts
@@ -55,3 +55,11 @@ test: lint unit crosscheck
 
 clean:
 	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis
+
+# Simulator benchmark (benchmarks/README.md): in .venvs/peers (snnx beside snnTorch, Norse, Spyx;
+# ci/tiers/peers/install.sh) when it exists, else in .venv, where the peers are reported missing.
+# Pass options with BENCH_ARGS="--workloads 1 4 --repeats 7 --json bench.json".
+BENCH_VENV := $(if $(wildcard .venvs/peers/bin/python),.venvs/peers,$(VENV))
+.PHONY: bench
+bench: $(if $(wildcard .venvs/peers/bin/python),,venv)
+	$(BENCH_VENV)/bin/python benchmarks/bench_sim.py $(BENCH_ARGS)
