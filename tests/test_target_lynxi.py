@@ -351,7 +351,7 @@ def test_cnn_float16_against_float32(nir_paper):
     x = spikes((30, 4, 2, 34, 34), 0.1, seed=2)
     chip = LYNXI.run(lowered, x)
     nodes = [m.node for m in lowered.layers]
-    ref = Simulator(lowered.graph, semantics, schedule="step", record=nodes)(x).records
+    ref = Simulator(lowered.graph, semantics, record=nodes)(x).records
     agreement = [
         float(np.mean(ref[f"{m.node}.out"].reshape(chip[m.name].shape) == chip[m.name]))
         for m in lowered.layers
