@@ -15,8 +15,8 @@ value whose per-sample shape has three axes as ``(H, W, C)``:
   every other op is handed NIR's layout and its result is converted back.
 
 >>> import numpy as np
->>> internal_shape((2, 3, 4)), internal_shape((5,))
-((3, 4, 2), (5,))
+>>> is_map((2, 3, 4)), internal_shape((2, 3, 4)), internal_shape((5,)), canonical_shape((3, 4, 2))
+(True, (3, 4, 2), (5,), (2, 3, 4))
 >>> x = np.arange(24).reshape(1, 2, 3, 4)  # one sample, C=2, H=3, W=4
 >>> bool((to_canonical(to_internal(x, (2, 3, 4)), (2, 3, 4)) == x).all())
 True
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 
 
@@ -48,17 +49,17 @@ def canonical_shape(shape: Sequence[int]) -> tuple[int, ...]:
     return (shape[-1], *shape[:-1]) if is_map(shape) else shape
 
 
-def to_internal(x, shape: Sequence[int]):
+def to_internal(x: jax.Array, shape: Sequence[int]) -> jax.Array:
     """Values ``(..., C, H, W)`` (``shape`` per sample, NIR's layout) -> ``(..., H, W, C)``."""
     return jnp.moveaxis(x, -3, -1) if is_map(shape) else x
 
 
-def to_canonical(x, shape: Sequence[int]):
+def to_canonical(x: jax.Array, shape: Sequence[int]) -> jax.Array:
     """The inverse of `to_internal`; ``shape`` is the per-sample shape in NIR's layout."""
     return jnp.moveaxis(x, -1, -3) if is_map(shape) else x
 
 
-def param_to_internal(value, shape: Sequence[int]):
+def param_to_internal(value: jax.Array, shape: Sequence[int]) -> jax.Array:
     """A parameter that broadcasts against per-sample values of ``shape`` (NIR's layout),
     rearranged to broadcast the same way against the channels-last values: ``(C, H, W)`` becomes
     ``(H, W, C)``, a per-channel ``(C, 1, 1)`` becomes ``(1, 1, C)``, a scalar stays."""
