@@ -257,7 +257,6 @@ def _snntorch_braille(wl: Workload) -> Impl:
 
 def norse_impl(wl: Workload) -> Impl:
     import norse.torch as nt
-    import torch
 
     import snnx
 
@@ -283,12 +282,7 @@ def norse_impl(wl: Workload) -> Impl:
     model = nt.from_nir(graph.to_nir(), dt=DT)
     reference = (graph, snnx.Semantics.profile("norse", dt=DT))
 
-    def run(x):
-        state, out = None, []
-        for t in range(x.shape[0]):
-            y, state = model(x[t], state)
-            out.append(y)
-        return torch.stack(out)
+    run = _stepped(model)
 
     note = "from_nir(dt=1e-4), GraphExecutor stepped in a Python loop"
     if wl.key in ("1", "2"):
@@ -318,6 +312,20 @@ def _torch_cnn(flat, order, neuron: Callable[[float], Any]) -> list:
     return layers
 
 
+def _stepped(model) -> Callable:
+    """A Norse stateful module stepped over time in a Python loop: ``(T, B, ...) -> (T, B, ...)``."""
+    import torch
+
+    def run(x):
+        state, out = None, []
+        for t in range(x.shape[0]):
+            y, state = model(x[t], state)
+            out.append(y)
+        return torch.stack(out)
+
+    return run
+
+
 def _norse_cnn(wl: Workload, flat, order) -> Impl:
     import norse.torch as nt
     import torch
@@ -329,12 +337,7 @@ def _norse_cnn(wl: Workload, flat, order) -> Impl:
     )
     model = nt.SequentialState(*layers)
 
-    def run(x):
-        state, out = None, []
-        for t in range(x.shape[0]):
-            y, state = model(x[t], state)
-            out.append(y)
-        return torch.stack(out)
+    run = _stepped(model)
 
     # IAFCell: v += x, spike v > threshold, reset to zero: the norse profile at dt = 1.
     reference = (wl.graph, snnx.Semantics.profile("norse", dt=1.0))
