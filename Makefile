@@ -42,7 +42,7 @@ unit: venv
 TIERS := $(patsubst ci/tiers/%/install.sh,%,$(wildcard ci/tiers/*/install.sh))
 
 .PRECIOUS: .venvs/%/.installed
-.venvs/%/.installed: ci/tiers/%/install.sh pyproject.toml
+.venvs/%/.installed: ci/tiers/%/install.sh ci/tiers/common.sh pyproject.toml
 	bash ci/tiers/$*/install.sh .venvs/$*
 	touch $@
 

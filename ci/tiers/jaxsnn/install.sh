@@ -12,14 +12,11 @@
 # scipy, optax, tree-math, matplotlib, networkx: no upper pins, it runs on jax 0.10.2); nirtorch
 # --no-deps (it lists torch, already here); finally snnx itself, --no-deps.
 #
-# Speed: uv (installed into the venv from PyPI) resolves and unpacks in parallel, several times
-# faster than pip here; SNNX_INSTALLER=pip falls back to plain pip (about 2.5 min fresh).
+# Installer: uv, or SNNX_INSTALLER=pip (about 2.5 min fresh); see ../common.sh.
 set -euo pipefail
 
 VENV="${1:?usage: install.sh VENV_DIR}"
-PYTHON="${PYTHON:-python3}"
-INSTALLER="${SNNX_INSTALLER:-uv}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 TORCH="torch==2.13.0"
 CORE=(
@@ -29,34 +26,12 @@ CORE=(
 )
 NO_DEPS=("nirtorch==2.6")
 
-quiet() { "$@" 2>&1 | { grep -v "WARNING: Location 'file:///opt/pypi" || true; }; }
-
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-CONSTRAINTS="$(mktemp)"
-trap 'rm -f "$CONSTRAINTS"' EXIT
-printf '%s\n' "$TORCH" "numpy==2.4.6" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8" >"$CONSTRAINTS"
-
-if [ "$INSTALLER" = uv ]; then
-  if [ ! -x "$VENV/bin/uv" ]; then
-    quiet "$PY" -m pip install -q "uv==0.13.9"
-  fi
-  # uv reads no pip configuration: hand it the disk wheels and the local mirror explicitly.
-  UV=("$VENV/bin/uv" pip install --quiet --python "$PY" --find-links /opt/wheels
-    --extra-index-url file:///opt/pypi/simple --index-strategy unsafe-best-match)
-  "${UV[@]}" "$TORCH"
-  "${UV[@]}" -c "$CONSTRAINTS" "${CORE[@]}"
-  "${UV[@]}" -c "$CONSTRAINTS" --no-deps "${NO_DEPS[@]}"
-  "${UV[@]}" --no-deps -e "$ROOT"
-else
-  PIP=("$PY" -m pip install -q --disable-pip-version-check)
-  quiet "${PIP[@]}" "$TORCH"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" "${CORE[@]}"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" --no-deps "${NO_DEPS[@]}"
-  quiet "${PIP[@]}" --no-deps -e "$ROOT"
-fi
+make_venv
+constrain "$TORCH" "numpy==2.4.6" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8"
+pip_install "$TORCH"
+pip_install -c "$CONSTRAINTS" "${CORE[@]}"
+pip_install -c "$CONSTRAINTS" --no-deps "${NO_DEPS[@]}"
+pip_install --no-deps -e "$ROOT"
 
 # Smoke check: jaxsnn's NIR import is there (it only exists when nir imports), the pins hold.
 "$PY" - <<'EOF'

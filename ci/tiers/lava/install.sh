@@ -21,18 +21,12 @@
 #     empty stand-in for exactly that package while torchvision is missing. No Lava file is
 #     edited for it; deleting the two files undoes it.
 #
-# Speed: uv (installed into the venv, ~2 s) installs the pinned PyPI packages several times faster
-# than pip; the two Lava wheels go through pip (uv cannot ignore Requires-Python).
-# SNNX_INSTALLER=pip does everything with pip.
+# Installer: uv for the pinned PyPI packages (../common.sh); the two Lava wheels and snnx go
+# through pip (uv cannot ignore Requires-Python). SNNX_INSTALLER=pip does everything with pip.
 set -euo pipefail
 
 VENV="${1:?usage: install.sh VENV_DIR}"
-PYTHON="${PYTHON:-python3}"
-INSTALLER="${SNNX_INSTALLER:-uv}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-T0=$(date +%s)
-log() { printf '[lava install %4ds] %s\n' "$(($(date +%s) - T0))" "$*"; }
-quiet() { "$@" 2>&1 | { grep -v "WARNING: Location 'file:///opt/pypi" || true; }; }
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 TORCH="torch==2.13.0"
 CORE=(
@@ -42,33 +36,15 @@ CORE=(
 )
 LAVA=("lava-nc==0.10.0" "lava-dl==0.6.0")
 
-if [ ! -x "$VENV/bin/python" ]; then
-  log "creating $VENV"
-  "$PYTHON" -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
+make_venv
 PYV=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 [ "$PYV" = 3.11 ] || { echo "need Python 3.11 in the venv, got $PYV" >&2; exit 1; }
-CONSTRAINTS="$(mktemp)"
-trap 'rm -f "$CONSTRAINTS"' EXIT
-printf '%s\n' "$TORCH" "numpy==2.3.5" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8" >"$CONSTRAINTS"
-PIP=("$PY" -m pip install -q --disable-pip-version-check)
+constrain "$TORCH" "numpy==2.3.5" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8"
 
 log "torch, snnx's runtime deps, the test tools"
-if [ "$INSTALLER" = uv ]; then
-  if [ ! -x "$VENV/bin/uv" ]; then
-    quiet "${PIP[@]}" "uv==0.13.9"
-  fi
-  UV=("$VENV/bin/uv" pip install --quiet --python "$PY" --find-links /opt/wheels
-    --extra-index-url file:///opt/pypi/simple --index-strategy unsafe-best-match)
-  "${UV[@]}" "$TORCH"
-  "${UV[@]}" -c "$CONSTRAINTS" "${CORE[@]}"
-  "${UV[@]}" -c "$CONSTRAINTS" --no-deps "nirtorch==2.6"
-else
-  quiet "${PIP[@]}" "$TORCH"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" "${CORE[@]}"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" --no-deps "nirtorch==2.6"
-fi
+pip_install "$TORCH"
+pip_install -c "$CONSTRAINTS" "${CORE[@]}"
+pip_install -c "$CONSTRAINTS" --no-deps "nirtorch==2.6"
 
 log "lava-nc 0.10.0, lava-dl 0.6.0 (--no-deps --ignore-requires-python)"
 quiet "${PIP[@]}" -c "$CONSTRAINTS" --no-deps --ignore-requires-python "${LAVA[@]}"

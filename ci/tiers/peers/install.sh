@@ -9,8 +9,7 @@
 # 2.13.0 goes in first from the CPU wheel on disk (/opt/wheels), since a plain torch requirement
 # pulls a multi-GB CUDA build; every later step is constrained to it.
 #
-# Speed: uv (installed into the venv from PyPI, ~2 s) resolves and unpacks in parallel, several
-# times faster than pip here; SNNX_INSTALLER=pip falls back to plain pip.
+# Installer: uv, or SNNX_INSTALLER=pip; see ../common.sh.
 #
 # Pins (exact; the releases verified together on Python 3.11, see the tier's tests):
 #   torch 2.13.0+cpu, numpy 2.3.5 (2.4 breaks parts of the peers), jax/jaxlib 0.10.2, nir 1.0.8,
@@ -32,9 +31,7 @@
 set -euo pipefail
 
 VENV="${1:?usage: install.sh VENV_DIR}"
-PYTHON="${PYTHON:-python3}"
-INSTALLER="${SNNX_INSTALLER:-uv}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 TORCH="torch==2.13.0"
 CORE=(
@@ -51,35 +48,14 @@ NO_DEPS=("norse==1.1.0" "spikingjelly==2.0.0" "sinabs==3.1.3")
 # (not needed for their NIR import and neuron modules) -- package names only.
 KNOWN_UNMET='^(norse|spikingjelly|sinabs) [^ ]+ (requires|has requirement) (torchvision|torchaudio|tensorboard|scipy|tqdm|matplotlib|scienceplots|requests|samna|nir|nirtorch|onnx|onnxruntime|pandas)[ ,<>=!~;.0-9]'
 
-quiet() { "$@" 2>&1 | { grep -v "WARNING: Location 'file:///opt/pypi" || true; }; }
-
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-CONSTRAINTS="$(mktemp)"
-trap 'rm -f "$CONSTRAINTS"' EXIT
-printf '%s\n' "$TORCH" "numpy==2.3.5" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8" >"$CONSTRAINTS"
-
-if [ "$INSTALLER" = uv ]; then
-  if [ ! -x "$VENV/bin/uv" ]; then
-    quiet "$PY" -m pip install -q "uv==0.13.9"
-  fi
-  # uv reads no pip configuration: hand it the disk wheels (the CPU torch) and the local mirror.
-  UV=("$VENV/bin/uv" pip install --quiet --python "$PY" --index-strategy unsafe-best-match)
-  [ -d /opt/wheels ] && UV+=(--find-links /opt/wheels)
-  [ -d /opt/pypi/simple ] && UV+=(--extra-index-url file:///opt/pypi/simple)
-  "${UV[@]}" "$TORCH"
-  "${UV[@]}" -c "$CONSTRAINTS" "${CORE[@]}"
-  "${UV[@]}" -c "$CONSTRAINTS" --no-deps "${NO_DEPS[@]}"
-  "${UV[@]}" --no-deps -e "$ROOT"
-else
-  PIP=("$PY" -m pip install -q --disable-pip-version-check)
-  quiet "${PIP[@]}" "$TORCH"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" "${CORE[@]}"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" --no-deps --no-warn-conflicts "${NO_DEPS[@]}"
-  quiet "${PIP[@]}" --no-deps -e "$ROOT"
-fi
+make_venv
+# pip fallback: the --no-deps peers' declared conflicts are judged by `pip check` below
+PIP+=(--no-warn-conflicts)
+constrain "$TORCH" "numpy==2.3.5" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8"
+pip_install "$TORCH"
+pip_install -c "$CONSTRAINTS" "${CORE[@]}"
+pip_install -c "$CONSTRAINTS" --no-deps "${NO_DEPS[@]}"
+pip_install --no-deps -e "$ROOT"
 
 # pip check: only the known, deliberate gaps of the --no-deps peers may remain.
 CHECK="$("$PY" -m pip check 2>&1 || true)"

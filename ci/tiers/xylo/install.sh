@@ -12,8 +12,7 @@
 # verification run without it (checked: the tier passes with torch imports blocked). nirtorch,
 # which declares torch, goes in with --no-deps; torch stays pinned by a constraint in case any
 # other requirement asked for it (a plain torch requirement pulls a multi-GB CUDA build).
-# Speed: uv (installed into the venv from PyPI, ~2 s) resolves and downloads in parallel, several
-# times faster than pip here; SNNX_INSTALLER=pip falls back to plain pip.
+# Installer: uv, or SNNX_INSTALLER=pip; see ../common.sh.
 # samna (SynSense's hardware library) is not installable here and not needed: the tests import
 # `rockpool.devices.xylo` through tests/crosscheck/xylo/rockpool_stub.py (two samna-only modules
 # stood in by Rockpool's own "missing backend" shims).
@@ -24,12 +23,7 @@
 set -euo pipefail
 
 VENV="${1:?usage: install.sh VENV_DIR}"
-PYTHON="${PYTHON:-python3}"
-INSTALLER="${SNNX_INSTALLER:-uv}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
-t0=$(date +%s)
-log() { printf '[xylo tier %3ss] %s\n' "$(($(date +%s) - t0))" "$*"; }
-quiet() { "$@" 2>&1 | { grep -v -e "is ignored" -e "^Requirement already satisfied" || true; }; }
+source "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 
 if ! command -v g++ >/dev/null 2>&1; then
   echo "error: xylosim 0.1.3 builds from source and needs g++ (C++17)" >&2
@@ -39,14 +33,8 @@ if ! "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.pat
   echo "error: Python.h not found for $PYTHON (install the python3-dev package)" >&2
   exit 1
 fi
-if [ ! -x "$VENV/bin/python" ]; then
-  log "creating $VENV"
-  "$PYTHON" -m venv "$VENV"
-fi
-PY="$VENV/bin/python"
-CONSTRAINTS="$(mktemp)"
-trap 'rm -f "$CONSTRAINTS"' EXIT
-printf '%s\n' "torch==2.13.0" "numpy==2.4.6" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8" >"$CONSTRAINTS"
+make_venv
+constrain "torch==2.13.0" "numpy==2.4.6" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8"
 PACKAGES=(
   "xylosim==0.1.3" "rockpool==3.1.0" "numpy==2.4.6" "scipy==1.17.1"
   "jax==0.10.2" "jaxlib==0.10.2" "equinox==0.13.8" "nir==1.0.8"
@@ -54,26 +42,11 @@ PACKAGES=(
   "pytest==9.2.0" "hypothesis==6.170.15"
 )
 
-if [ "$INSTALLER" = uv ]; then
-  if [ ! -x "$VENV/bin/uv" ]; then
-    quiet "$PY" -m pip install -q --disable-pip-version-check "uv==0.13.9"
-  fi
-  # uv reads no pip configuration: hand it the disk wheels and the local mirror explicitly.
-  UV=("$VENV/bin/uv" pip install --quiet --python "$PY" --find-links /opt/wheels
-    --extra-index-url file:///opt/pypi/simple --index-strategy unsafe-best-match)
-  log "xylosim (built from source the first time, about 70 s), rockpool, snnx's dependencies"
-  "${UV[@]}" -c "$CONSTRAINTS" "${PACKAGES[@]}"
-  log "nirtorch (no dependencies: it declares torch) and snnx (editable, no dependencies)"
-  "${UV[@]}" --no-deps "nirtorch==2.6"
-  "${UV[@]}" --no-deps -e "$ROOT"
-else
-  PIP=("$PY" -m pip install -q --disable-pip-version-check)
-  log "xylosim (built from source the first time, about 70 s), rockpool, snnx's dependencies"
-  quiet "${PIP[@]}" -c "$CONSTRAINTS" "${PACKAGES[@]}"
-  log "nirtorch (no dependencies: it declares torch) and snnx (editable, no dependencies)"
-  quiet "${PIP[@]}" --no-deps "nirtorch==2.6"
-  quiet "${PIP[@]}" --no-deps -e "$ROOT"
-fi
+log "xylosim (built from source the first time, about 70 s), rockpool, snnx's dependencies"
+pip_install -c "$CONSTRAINTS" "${PACKAGES[@]}"
+log "nirtorch (no dependencies: it declares torch) and snnx (editable, no dependencies)"
+pip_install --no-deps "nirtorch==2.6"
+pip_install --no-deps -e "$ROOT"
 
 log "smoke check"
 PYTHONPATH="$ROOT/tests/crosscheck/xylo${PYTHONPATH:+:$PYTHONPATH}" "$PY" - <<'PYEOF'
