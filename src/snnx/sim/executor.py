@@ -205,7 +205,8 @@ class Program:
             source = tuple(shapes[pred].output)
             if source != shape:
                 value = self._held(self._canonical(value, source).reshape((*lead, *shape)), shape)
-            value = value.reshape((*lead, *self._held_shape(shape)))
+            else:
+                value = value.reshape((*lead, *self._held_shape(shape)))
             total = value if total is None else total + value
         return total
 

@@ -46,7 +46,7 @@ from snnx.ir.node import Node
 from snnx.ir.schema import STATEFUL
 from snnx.ir.shapes import GraphShapes
 
-#: Forward, hoist a stateless node from this many multiply-adds per sample (`cost`).
+#: Forward, hoist a stateless node from this many multiply-adds per sample.
 HOIST_FROM = 1 << 20
 
 
@@ -97,7 +97,7 @@ class Plan:
             if kind in ("Input", "Output"):
                 continue
             cyclic = len(members) > 1 or flat.nx.has_edge(node, node)
-            if not cyclic and kind not in STATEFUL and cost(flat, shapes, node) >= hoist_from:
+            if not cyclic and kind not in STATEFUL and _cost(flat, shapes, node) >= hoist_from:
                 if any(p in group for p in flat.predecessors(node)):
                     segments.append(_scan(group, back))
                     group = []
@@ -133,7 +133,7 @@ def _early(segment: Segment, ahead: set[str]) -> Segment:
     return dataclasses.replace(segment, early=frozenset(n for n in segment.nodes if n in ahead))
 
 
-def cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
+def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
     """Multiply-adds per sample of a stateless node (0 for reshapes and scalings)."""
     node = graph[name]
     if node.type in ("Affine", "Linear"):

@@ -98,12 +98,13 @@ class Simulator:
             surrogate=surrogate, slope=slope, record=record, checkpoint=checkpoint, dtype=dtype
         )
         forward, gradients = SCHEDULES[schedule]
-        self.forward_program, self.program = (
-            Program.build(
-                Plan.build(graph, hoist_from=hoist, early=self._early), self.semantics, **options
-            )
-            for hoist in (forward, gradients)
-        )
+
+        def build(hoist_from: float) -> Program:
+            plan = Plan.build(graph, hoist_from=hoist_from, early=self._early)
+            return Program.build(plan, self.semantics, **options)
+
+        self.program = build(gradients)
+        self.forward_program = self.program if forward == gradients else build(forward)
         self.params: Params = self.program.params()
         self.shard = shard
         key = (schedule, surrogate, slope, checkpoint, tuple(record), dtype)

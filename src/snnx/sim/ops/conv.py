@@ -6,7 +6,7 @@
 >>> import jax.numpy as jnp, numpy as np
 >>> from snnx.ir import Node
 >>> node = Node("Conv1d", weight=np.ones((1, 1, 2)), stride=1, padding=0, dilation=1, groups=1, bias=0.0)
->>> ctx = type("Ctx", (), {"node": node})
+>>> ctx = type("Ctx", (), {"node": node, "channels_last": False})
 >>> CONV.apply({"weight": jnp.ones((1, 1, 2)), "bias": jnp.zeros(1)}, jnp.arange(4.0).reshape(1, 1, 4), ctx).tolist()
 [[[1.0, 3.0, 5.0]]]
 """
@@ -32,11 +32,12 @@ def _apply(p, x, ctx):
     else:
         padding = [(n, n) for n in _per_dim(padding, ndim)]
     spatial = "HW" if ndim == 2 else "H"
-    last = ndim == 2 and getattr(ctx, "channels_last", False)
+    last = ndim == 2 and ctx.channels_last
     data = f"N{spatial}C" if last else f"NC{spatial}"
+    weight = p["weight"].astype(x.dtype)
     y = lax.conv_general_dilated(
         x,
-        p["weight"].astype(x.dtype).transpose(2, 3, 1, 0) if last else p["weight"].astype(x.dtype),
+        weight.transpose(2, 3, 1, 0) if last else weight,
         window_strides=_per_dim(f["stride"], ndim),
         padding=padding,
         rhs_dilation=_per_dim(f["dilation"], ndim),

@@ -2,7 +2,7 @@
 layout, as PyTorch). With ``ctx.channels_last`` a feature map is put back in NIR's order first.
 
 >>> import jax.numpy as jnp
->>> ctx = type("Ctx", (), {"in_shape": (2, 3), "out_shape": (6,)})
+>>> ctx = type("Ctx", (), {"in_shape": (2, 3), "out_shape": (6,), "channels_last": False})
 >>> FLATTEN.apply({}, jnp.zeros((5, 2, 3)), ctx).shape
 (5, 6)
 """
@@ -14,7 +14,7 @@ from snnx.sim.ops.registry import Op, register
 
 
 def _flatten(p, x, ctx):
-    if not getattr(ctx, "channels_last", False):
+    if not ctx.channels_last:
         return x.reshape((x.shape[0], *ctx.out_shape))
     source, target = (layout.canonical_shape(s) for s in (ctx.in_shape, ctx.out_shape))
     y = layout.to_canonical(x, source).reshape((x.shape[0], *target))

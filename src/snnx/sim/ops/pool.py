@@ -4,7 +4,8 @@ the window size (zero padding counted, as PyTorch's default ``count_include_pad=
 
 >>> import jax.numpy as jnp
 >>> from snnx.ir import Node
->>> ctx = type("Ctx", (), {"node": Node("AvgPool2d", kernel_size=2, stride=2, padding=0)})
+>>> node = Node("AvgPool2d", kernel_size=2, stride=2, padding=0)
+>>> ctx = type("Ctx", (), {"node": node, "channels_last": False})
 >>> AVG.apply({}, jnp.arange(16.0).reshape(1, 1, 4, 4), ctx).tolist()
 [[[[2.5, 4.5], [10.5, 12.5]]]]
 """
@@ -22,15 +23,13 @@ from snnx.sim.ops.registry import Op, register
 def _window_sum(x, ctx):
     f = ctx.node.fields
     kernel, stride, padding = (_per_dim(f[k], 2) for k in ("kernel_size", "stride", "padding"))
-    pads = [(n, n) for n in padding]
-    if getattr(ctx, "channels_last", False):
-        return lax.reduce_window(
-            x, 0.0, lax.add, (1, *kernel, 1), (1, *stride, 1), [(0, 0), *pads, (0, 0)]
-        )
+
+    def axes(spatial, other):  # per-axis values: batch and channels get ``other``
+        return (other, *spatial, other) if ctx.channels_last else (other, other, *spatial)
+
+    pads = axes([(n, n) for n in padding], (0, 0))
     # a literal zero: JAX then lowers to reduce_window_sum, which has a gradient
-    return lax.reduce_window(
-        x, 0.0, lax.add, (1, 1, *kernel), (1, 1, *stride), [(0, 0), (0, 0), *pads]
-    )
+    return lax.reduce_window(x, 0.0, lax.add, axes(kernel, 1), axes(stride, 1), pads)
 
 
 SUM = register("SumPool2d")(
