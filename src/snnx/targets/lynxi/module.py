@@ -7,8 +7,10 @@ number of steps ``T`` (the time loop is unrolled when the module is traced). Sta
 on the whole folded sequence at once; neurons and recurrent groups slice it one step at a time
 (``(B, *shape)``) and concatenate their outputs back. Neurons are plain tensor arithmetic, the
 equations of `numerics` in the same order (so the two agree bit for bit):
-``F.linear``/``F.conv1d``/``F.conv2d``/``F.avg_pool2d`` for the synapses and pooling, ``*``,
-``+``, ``-``, comparisons cast to float16, ``floor``, ``clamp`` and ``maximum`` for the neurons.
+``F.linear``/``F.conv1d``/``F.conv2d``/``F.avg_pool2d`` for the synapses and pooling, on float16
+values cast up to float32 and rounded back once (the accumulation is float32 on every CPU, not
+whatever torch's float16 kernels do there), ``*``, ``+``, ``-``, comparisons cast to float16,
+``floor``, ``clamp`` and ``maximum`` for the neurons.
 
 `build` makes the ``torch.nn.Module``; `trace` turns it into a ``torch.jit.ScriptModule`` ready
 for ``torch.jit.save``. With ``probe=True`` the module returns every reported layer's folded
@@ -130,7 +132,9 @@ def _gather(step: Step, values: dict, lead: int, back=(), prev=None) -> torch.Te
 def _apply(step: Step, t: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     a = step.attributes
     if step.op == "dense":
-        return F.linear(x, t["weight"], t.get("bias"))
+        bias = t.get("bias")
+        y = F.linear(x.float(), t["weight"].float(), None if bias is None else bias.float())
+        return y.to(HALF)
     if step.op == "conv":
         pads = a["padding"]
         if any(lo != hi for lo, hi in pads):
@@ -139,10 +143,19 @@ def _apply(step: Step, t: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Ten
         else:
             padding = [lo for lo, _ in pads]
         conv = F.conv2d if len(pads) == 2 else F.conv1d
-        return conv(x, t["weight"], t["bias"], a["stride"], padding, a["dilation"], a["groups"])
+        y = conv(
+            x.float(),
+            t["weight"].float(),
+            t["bias"].float(),
+            a["stride"],
+            padding,
+            a["dilation"],
+            a["groups"],
+        )
+        return y.to(HALF)
     if step.op == "pool":
-        return F.avg_pool2d(
-            x,
+        y = F.avg_pool2d(
+            x.float(),
             a["kernel"],
             a["stride"],
             a["padding"],
@@ -150,6 +163,7 @@ def _apply(step: Step, t: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Ten
             count_include_pad=True,
             divisor_override=1 if a["divisor"] == 1 else None,
         )
+        return y.to(HALF)
     if step.op == "flatten":
         return x.reshape(-1, *step.output_shape)
     if step.op == "scale":

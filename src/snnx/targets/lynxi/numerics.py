@@ -24,12 +24,15 @@ ties to even), in the order the equations are written, left to right:
   7. floor: ``v = max(v, -v_threshold)`` (``v_min="-threshold"``)
   8. emit ``count`` (or last step's, ``spike_output="next-step"``) times the amplitude.
 
-Non-spiking neurons emit ``w``. Past a float16 overflow (``inf``, then ``NaN``) XLA and torch part
-ways (XLA turns a product with a 0/1 mask into a selection), so `run` warns when a layer holds a
-non-finite value; below it the two agree. The only freedom left is the order of the float32 sums inside
-products, which XLA and torch choose for themselves: when such a sum is exact in float32 (spike
-inputs and weights of similar magnitude: the common case) the two agree bit for bit; otherwise the
-product may differ in its last float16 bit (see FORMAT.md).
+Non-spiking neurons emit ``w``. Every product is rounded on its own before it is added (`_mul`):
+XLA would otherwise fuse ``a * b + c`` into one multiply-add rounded once, on CPUs with native
+float16 arithmetic (AVX512-FP16). Past a float16 overflow (``inf``, then ``NaN``) XLA and torch
+part ways (XLA turns a product with a 0/1 mask into a selection), so `run` warns when a layer holds
+a non-finite value; below it the two agree. The only freedom left is the order of the float32 sums
+inside synapses, which XLA and torch's BLAS choose for themselves: when such a sum is exact in
+float32 (spike inputs and weights of similar magnitude: the common case) the two agree bit for bit
+on every CPU; otherwise a synapse's output may differ by the float32 summation error (see
+FORMAT.md).
 
 >>> import numpy as np, snnx
 >>> from snnx.targets.lynxi.lower import lower_program
@@ -101,7 +104,7 @@ def _interpreter(program: Program) -> Callable:
     def forward(tensors: dict, x: jax.Array) -> dict[str, jax.Array]:
         steps, batch = x.shape[:2]
         if program.input_amplitude is not None:
-            x = x * F16(program.input_amplitude)
+            x = _mul(x, F16(program.input_amplitude))
         seqs = {program.input: x}
         for segment in program.schedule:
             if segment.kind == "sequence":
@@ -185,7 +188,7 @@ def apply(step: Step, t: dict[str, jax.Array], x: jax.Array) -> jax.Array:
     if step.op == "flatten":
         return x.reshape((x.shape[0], *step.output_shape))
     if step.op == "scale":
-        return x * t["scale"]
+        return _mul(x, t["scale"])
     if step.op == "threshold":
         return _emit(_fire(x, t["threshold"], a["compare"]), a["amplitude"])
     raise SnnxError(f"unknown lynxi step op {step.op!r}", node=step.name)
@@ -209,16 +212,16 @@ def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Ar
     v, last = state["v"], state.get("last")
     if spiking and a["reset_timing"] == "next-step" and a["reset"] == "zero":
         f = (last > 0).astype(F16)
-        v = (1 - f) * v + f * t["v_reset"]
+        v = _mul(1 - f, v) + _mul(f, t["v_reset"])
     values: dict[str, Any] = {"v": v, "x": x}
     new: dict[str, jax.Array] = {}
     if a["kind"] == "cuba":
-        i_new = t["As"] * state["i"] + t["Bs"] * x
+        i_new = _mul(t["As"], state["i"]) + _mul(t["Bs"], x)
         values.update(i=state["i"], i_new=i_new)
         new["i"] = i_new
     w = None
     for coefficient, variable in a["voltage_terms"]:
-        term = t[coefficient] if variable is None else t[coefficient] * values[variable]
+        term = t[coefficient] if variable is None else _mul(t[coefficient], values[variable])
         w = term if w is None else w + term
     w = jnp.broadcast_to(w, x.shape)
     if not spiking:
@@ -226,7 +229,7 @@ def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Ar
         return new, w
     threshold = t["v_threshold"]
     if a["reset_timing"] == "next-step" and a["reset"] == "subtract":
-        w = w - last * threshold
+        w = w - _mul(last, threshold)
     s = _fire(w, threshold, a["compare"])
     count = s
     if a["max_spikes"] != 1:
@@ -236,12 +239,12 @@ def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Ar
             if a["max_spikes"] == 0
             else jnp.clip(extra, 0, a["max_spikes"] - 1)
         )
-        count = s * (1 + extra)
+        count = _mul(s, 1 + extra)
     v = w
     if a["reset_timing"] == "same-step" and a["reset"] == "subtract":
-        v = w - count * threshold
+        v = w - _mul(count, threshold)
     elif a["reset_timing"] == "same-step":
-        v = (1 - s) * w + s * t["v_reset"]
+        v = _mul(1 - s, w) + _mul(s, t["v_reset"])
     if a["v_min"] == "-threshold":
         v = jnp.maximum(v, -threshold)
     new["v"] = v
@@ -258,9 +261,17 @@ def _divide(a: jax.Array, b: Any) -> jax.Array:
     return a / lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, a.dtype), a.shape))
 
 
+def _mul(a: Any, b: Any) -> jax.Array:
+    """``a * b`` rounded to float16 on its own. XLA contracts a product followed by a sum into one
+    fused multiply-add (rounded once) wherever the CPU has one for the type: on CPUs with native
+    float16 arithmetic (AVX512-FP16) that changed ``A v + B x``; torch rounds the product first.
+    The barrier keeps the product a value of its own, so every CPU rounds it."""
+    return lax.optimization_barrier(a * b)
+
+
 def _fire(w: jax.Array, threshold: jax.Array, compare: str) -> jax.Array:
     return (w >= threshold if compare == ">=" else w > threshold).astype(F16)
 
 
 def _emit(spikes: jax.Array, amplitude: float | None) -> jax.Array:
-    return spikes if amplitude is None else spikes * F16(amplitude)
+    return spikes if amplitude is None else _mul(spikes, F16(amplitude))
