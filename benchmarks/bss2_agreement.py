@@ -29,7 +29,7 @@ from snnx.targets import get_target
 from snnx.targets.bss2.agreement import event_trains, grid_trains, spike_agreement
 from snnx.targets.bss2.mismatch import Spread, robustness
 from snnx.targets.bss2.numerics import run_grid
-from snnx.verify import verify
+from snnx.verification import verify
 
 CONFIGS = {
     "ideal neuron (float weights, no refractory time)": dict(quantize=False, refractory=0.0),

@@ -23,7 +23,7 @@ import numpy as np
 
 import snnx
 from snnx.targets import get_target
-from snnx.verify import verify
+from snnx.verification import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = Path(os.environ.get("SNNX_CONFORMANCE", ROOT.parent / "shared" / "conformance"))

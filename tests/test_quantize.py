@@ -11,8 +11,8 @@ from test_training import classifier, randman
 
 import snnx
 from snnx.errors import SnnxError
+from snnx.finetune import finetune
 from snnx.passes import optimize
-from snnx.passes.finetune import finetune
 from snnx.sim import Simulator, simulate
 
 SNNTORCH = snnx.Semantics.profile("snntorch")

@@ -126,7 +126,10 @@ def test_unsupported_structures_name_the_node():
             "output": Node("Output", shape=np.array([2])),
         }
     )
-    with pytest.raises(LoweringError, match=r"node 'lif'.* LIF is not one of them"):
+    with pytest.raises(
+        LoweringError,
+        match=r"node 'lif': bss2 does not run LIF nodes: lif \(LIF\); it runs Input, Output",
+    ):
         quiet_lower(graph)
     readout = chain(2, 3)
     readout.add_node("head", Node("Linear", weight=np.ones((2, 3))))

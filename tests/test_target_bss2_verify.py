@@ -18,7 +18,7 @@ from snnx.targets import get_target
 from snnx.targets.bss2.agreement import event_trains, grid_trains, spike_agreement
 from snnx.targets.bss2.mismatch import Spread, robustness
 from snnx.targets.bss2.numerics import run_grid
-from snnx.verify import verify
+from snnx.verification import verify
 
 REFERENCE = snnx.Semantics.profile("nir-reference")
 

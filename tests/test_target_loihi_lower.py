@@ -18,7 +18,7 @@ from snnx.errors import LoweringError
 from snnx.ir import Graph, Node
 from snnx.semantics import Semantics
 from snnx.targets import get_target
-from snnx.verify import verify
+from snnx.verification import verify
 
 DT = 2.0**-10
 EXACT = Semantics(dt=DT, integrator="euler", profile_name="exact-grid")
@@ -330,7 +330,7 @@ def test_structures_netx_cannot_build_name_their_node():
             "output": Node("Output", shape=[3]),
         }
     )
-    with pytest.raises(LoweringError, match="LI cannot run") as err:
+    with pytest.raises(LoweringError, match=r"loihi does not run LI nodes: li \(LI\)") as err:
         LOIHI.lower(readout, EXACT)
     assert err.value.node == "li"
 

@@ -132,8 +132,13 @@ def test_gradients_reach_every_parameter_and_checkpointing_keeps_them(kind, nir_
     for node in ("fc1", "lif1.w_rec", "fc2"):
         assert float(jnp.abs(grads[0][node]["weight"]).sum()) > 0
     assert float(jnp.abs(grads[0]["lif1.lif"]["tau_mem"]).sum()) > 0
+    # The same gradients up to float32 rounding, whose error scales with the largest terms of a
+    # parameter's gradient sum, not with the (sometimes nearly cancelling) result.
     jax.tree_util.tree_map(
-        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), *grads
+        lambda a, b: np.testing.assert_allclose(
+            a, b, rtol=1e-4, atol=1e-6 + 1e-5 * float(jnp.abs(b).max())
+        ),
+        *grads,
     )
 
 

@@ -14,7 +14,7 @@ from snnx.cli import main
 from snnx.ir.graph import Graph
 from snnx.sim import Simulator
 from snnx.targets import LayerMap, Lowered, Spec, Target, get_target, register
-from snnx.verify import verify
+from snnx.verification import verify
 
 
 class Replay(Target):

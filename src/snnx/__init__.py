@@ -1,6 +1,9 @@
 """snnx: move spiking neural networks between frameworks and onto neuromorphic hardware, via NIR.
 
-The public API is re-exported here and imported on first use, so ``import snnx`` stays cheap.
+The public API is re-exported here and imported on first use, so ``import snnx`` stays cheap:
+``read``/``write`` and `Graph` (the IR), `Semantics`, `Simulator`/``simulate`` (the reference),
+``optimize`` (passes), ``compile``/``verify``/``get_target`` (hardware), and the importers
+(``from_*``) and exporters (``to_*``, ``express``).
 
 >>> import snnx
 >>> graph = snnx.read(snnx.example_path("braille"))
@@ -20,19 +23,36 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
 
 _LAZY = {
+    # the graph and its files
     "Graph": "snnx.ir.graph",
     "Node": "snnx.ir.node",
     "read": "snnx.ir.nirfile",
     "write": "snnx.ir.nirfile",
     "infer_shapes": "snnx.ir.shapes",
+    "example_path": "snnx.examples",
+    # what a graph means in discrete time
     "Semantics": "snnx.semantics",
     "PROFILES": "snnx.semantics",
-    "SnnxError": "snnx.errors",
-    "example_path": "snnx.examples",
+    # running, rewriting, compiling, verifying
+    "Simulator": "snnx.sim.simulator",
+    "simulate": "snnx.sim.simulator",
+    "optimize": "snnx.passes.manager",
+    "compile": "snnx.compiler",
+    "verify": "snnx.verification",
+    "get_target": "snnx.targets",
+    "target_names": "snnx.targets",
+    # frameworks in and out
     "from_torch": "snnx.convert.torch_import",
-    "to_torch": "snnx.convert.torch_export",
-    "to_equinox": "snnx.convert.jax_export",
     "from_equinox": "snnx.convert.jax_import",
+    "from_spyx": "snnx.convert.jax_import",
+    "to_torch": "snnx.convert.torch_export",
+    "to_torchscript": "snnx.convert.torch_export",
+    "to_equinox": "snnx.convert.jax_export",
+    "to_snntorch": "snnx.convert.peers_export",
+    "to_norse": "snnx.convert.peers_export",
+    "express": "snnx.convert.express",
+    # errors
+    "SnnxError": "snnx.errors",
 }
 
 __all__ = [*_LAZY, "__version__"]

@@ -21,6 +21,7 @@ import networkx as nx
 from snnx.atomic import atomic_path
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph, back_edges
+from snnx.ir.schema import SCHEMA
 from snnx.ir.shapes import GraphShapes
 
 FORMATS = (".svg", ".png", ".pdf")
@@ -30,8 +31,15 @@ _COLOURS = {
     "neuron": "#fdae6b",
     "other": "#c7e9c0",
 }
-_SYNAPSES = {"Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten"}
-_NEURONS = {"I", "IF", "LI", "LIF", "CubaLI", "CubaLIF", "Threshold"}
+#: How a primitive's category is drawn (`snnx.ir.schema`).
+_KINDS = {
+    "io": "io",
+    "synapse": "synapse",
+    "pool": "synapse",
+    "reshape": "synapse",
+    "neuron": "neuron",
+    "threshold": "neuron",
+}
 
 
 def draw(graph: Graph, path: str | os.PathLike, shapes: GraphShapes | None = None) -> None:
@@ -71,15 +79,7 @@ def _collect(
             groups[full] = [n for n in display if n.startswith(f"{full}/")]
             continue
         shape = shapes[name].output
-        kind = (
-            "io"
-            if payload.type in ("Input", "Output")
-            else "synapse"
-            if payload.type in _SYNAPSES
-            else "neuron"
-            if payload.type in _NEURONS
-            else "other"
-        )
+        kind = _KINDS.get(SCHEMA[payload.type].category, "other")
         display.add_node(full, kind=kind)
         labels[full] = f"{name}\n{payload.type} {'x'.join(map(str, shape))}"
     for u, v, _, data in graph.edge_records():

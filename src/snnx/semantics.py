@@ -224,19 +224,6 @@ class Semantics:
         return text
 
 
-def resolve_field(value: Any, fields: Mapping[str, Any], dt: float) -> Any:
-    """The value a field override stands for, given the node's own fields and ``dt``.
-
-    >>> resolve_field("tau/dt", {"tau": 2.5e-3}, 1e-4)
-    25.0
-    """
-    if not isinstance(value, str):
-        return value
-    if value == "1/dt":
-        return 1.0 / dt
-    return fields[value.split("/")[0]] / dt
-
-
 def _check_choice(knob: str, value: Any, where: str) -> None:
     if value not in CHOICES[knob]:
         raise SemanticsError(f"must be one of {list(CHOICES[knob])}, got {value!r}", field=where)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from snnx.atomic import atomic_path
-from snnx.verify import Verification
+from snnx.verification import Verification
 
 
 def write_report(result: Verification, directory: str | os.PathLike, sample: int = 0) -> list[Path]:

@@ -28,28 +28,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lower, write the artifact, the lowered graph and the resource report."""
-    import json
-
-    from snnx.atomic import atomic_path
-    from snnx.ir.nirfile import read, write
-    from snnx.targets import get_target
-    from snnx.targets.base import as_path
+    from snnx.compiler import compile
+    from snnx.ir.nirfile import read
 
     graph = read(args.file)
-    target = get_target(args.target)
-    lowered = target.lower(graph, semantics_from(graph, args), **parse_options(args.option))
-    folder = as_path(args.output)
-    files = target.write(lowered, folder)
-    lowered.graph.semantics = lowered.semantics
-    write(lowered.graph, folder / "lowered.nir")
-    resources = target.resources(lowered)
-    with atomic_path(folder / "resources.json") as tmp:
-        tmp.write_text(json.dumps(resources, indent=2, default=str))
-    print(f"compiled {args.file} for {target.name} ({lowered.semantics.describe()})")
-    for key, value in resources.items():
+    done = compile(
+        graph,
+        args.target,
+        semantics_from(graph, args),
+        output=args.output,
+        **parse_options(args.option),
+    )
+    print(f"compiled {args.file} for {done.target.name} ({done.lowered.semantics.describe()})")
+    for key, value in done.resources.items():
         print(f"  {key}: {value}")
-    for note in lowered.notes:
+    for note in done.lowered.notes:
         print(f"  note: {note}")
-    for path in [*files, folder / "lowered.nir", folder / "resources.json"]:
+    for path in done.files:
         print(f"wrote {path}")
     return 0

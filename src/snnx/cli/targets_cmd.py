@@ -23,15 +23,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(
             json.dumps(
-                {n: {"description": s.description, "limits": s.limits} for n, s in found.items()},
+                {n: {"description": s.description, **s.listing()} for n, s in found.items()},
                 indent=2,
             )
         )
         return 0
     for name, spec in found.items():
         print(f"{name}: {spec.description}")
-        for key, value in spec.limits.items():
-            print(f"    {key}: {value}")
+        for key, value in spec.listing().items():
+            shown = ", ".join(value) if isinstance(value, list) else value
+            print(f"    {key}: {shown}")
     if not found:
         print("no targets installed")
     return 0

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from snnx.ir.shapes import infer_shapes
     from snnx.targets import get_target
     from snnx.targets.base import input_name
-    from snnx.verify import verify
+    from snnx.verification import verify
 
     graph = read(args.file)
     target = get_target(args.target)
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     result = verify(graph, target, inputs, semantics, lowered=lowered)
     report, text = result.to_dict(), result.summary()
     if args.mismatch:
-        if not hasattr(target, "robustness"):
+        if "robustness" not in target.spec.capabilities:
             raise SnnxError(f"target {target.name!r} has no mismatch model")
         reference = result.reference[lowered.output.name]
         spread = target.robustness(lowered, inputs, args.mismatch, args.spread, reference=reference)

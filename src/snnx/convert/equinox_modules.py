@@ -18,7 +18,6 @@ previous step). Other layers: ``eqx.nn.Linear``, ``eqx.nn.Conv1d``/``Conv2d`` (s
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,57 +26,42 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from snnx import dynamics
 from snnx.ir.node import Node
+from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
-from snnx.sim.ops.neurons import (
-    CUBA_LI,
-    CUBA_LIF,
-    INTEGRATE_AND_FIRE,
-    INTEGRATOR,
-    LEAKY_INTEGRATE_AND_FIRE,
-    LEAKY_INTEGRATOR,
-)
-from snnx.sim.ops.registry import Context
 from snnx.sim.surrogate import spike_function
-
-_CONTEXT_FIELDS = {f.name for f in dataclasses.fields(Context)}
-_OPS = {
-    "I": INTEGRATOR,
-    "IF": INTEGRATE_AND_FIRE,
-    "LI": LEAKY_INTEGRATOR,
-    "LIF": LEAKY_INTEGRATE_AND_FIRE,
-    "CubaLI": CUBA_LI,
-    "CubaLIF": CUBA_LIF,
-}
 
 
 class Neuron(eqx.Module):
-    """Base of the neuron modules: NIR fields as array leaves, one step under a semantics."""
+    """Base of the neuron modules: NIR fields as array leaves, one step under a semantics
+    (`snnx.dynamics`, as the simulator runs it)."""
 
     def node(self) -> Node:
         """The NIR node with this module's fields."""
         fields = {k: np.asarray(v) for k, v in vars(self).items()}
         return Node(type(self).__name__, fields)
 
-    def _context(self, shape: tuple[int, ...], semantics: Semantics) -> Context:
-        own = semantics.for_type(type(self).__name__)
-        spike = spike_function("fast-sigmoid", 10.0, inclusive=own.threshold == ">=")
-        node = Node(type(self).__name__, {k: np.zeros(()) for k in vars(self)})
-        extra = {"dtype": jnp.dtype(jnp.float32)} if "dtype" in _CONTEXT_FIELDS else {}
-        return Context(type(self).__name__, node, shape, shape, own, spike, **extra)
-
-    def _params(self) -> dict[str, jax.Array]:
-        return {k: jnp.asarray(v, jnp.float32) for k, v in vars(self).items()}
+    def _coefficients(self, semantics: Semantics) -> dict[str, Any]:
+        params = {k: jnp.asarray(v, jnp.float32) for k, v in vars(self).items()}
+        return dynamics.coefficients(
+            type(self).__name__, params, semantics, dynamics.jax_arithmetic()
+        )
 
     def init_state(self, batch: int, shape: tuple[int, ...], semantics: Semantics) -> dict:
         """The rest state for ``batch`` samples of ``shape``."""
-        op, ctx = _OPS[type(self).__name__], self._context(shape, semantics)
-        return op.init(op.prepare(self._params(), ctx), batch, ctx)
+        zeros = jnp.zeros((batch, *shape), jnp.float32)
+        return dynamics.rest_state(
+            self._coefficients(semantics), zeros, type(self).__name__, semantics
+        )
 
     def step(self, x: jax.Array, state: dict, semantics: Semantics) -> tuple[jax.Array, dict]:
         """One step on a batch ``x`` ``(B, *shape)``: ``(output, new state)``."""
-        op, ctx = _OPS[type(self).__name__], self._context(tuple(x.shape[1:]), semantics)
-        new, y = op.step(op.prepare(self._params(), ctx), state, x, ctx)
+        kind = type(self).__name__
+        own = semantics.for_type(kind)
+        spike = spike_function("fast-sigmoid", 10.0, inclusive=own.threshold == ">=")
+        q = self._coefficients(semantics)
+        new, y = dynamics.step(q, state, x, kind, own, spike, dynamics.jax_arithmetic())
         return y, new
 
 
@@ -225,12 +209,10 @@ class Network(eqx.Module):
 
 
 def _is_early(layer: Any, semantics: Semantics) -> bool:
-    """A spiking neuron whose spikes leave a step late, where the simulator schedules those
-    ahead of the step (it does when its ops say ``early``)."""
+    """A spiking neuron whose spikes leave a step late: the simulator schedules those ahead of
+    the step."""
     name = type(layer).__name__
-    if not isinstance(layer, Neuron) or name not in ("IF", "LIF", "CubaLIF"):
-        return False
-    if getattr(_OPS[name], "early", None) is None:
+    if not isinstance(layer, Neuron) or not SCHEMA[name].spiking:
         return False
     return semantics.for_type(name).spike_output == "next-step"
 
@@ -288,8 +270,7 @@ def _container_step(c: Any, x: jax.Array, state: Any, semantics: Semantics):
     order, back, early = c.schedule(semantics)
     now = {c.inputs[0]: x}
     for name in early:  # spikes that leave a step late are known when it starts
-        last = states[name]["last"]
-        now[name] = last / semantics.dt if semantics.spike_amplitude == "1/dt" else last
+        now[name] = dynamics.emit(states[name]["last"], semantics)
 
     def gather(name: str) -> jax.Array:
         total = None
@@ -316,9 +297,7 @@ def run(model: Any, xs: jax.Array, semantics: Semantics | str, state: Any = None
     """Run ``model`` over a sequence ``xs`` ``(T, B, *shape)`` (input spikes scaled by the spike
     amplitude like every other spike); returns its outputs ``(T, B, ...)``."""
     semantics = Semantics.profile(semantics) if isinstance(semantics, str) else semantics
-    xs = jnp.asarray(xs, jnp.float32)
-    if semantics.spike_amplitude == "1/dt":
-        xs = xs / semantics.dt
+    xs = dynamics.emit(jnp.asarray(xs, jnp.float32), semantics)
     if state is None:
         state = init_state(model, xs.shape[1], xs.shape[2:], semantics)
 

@@ -1,7 +1,7 @@
 """`express`: the same network re-written to run under other semantics.
 
 Every integrator makes a neuron's step affine, ``v' = A v + B x + C`` (with a current,
-``i' = As i + Bs x`` and a gain from ``i`` to ``v``); see `snnx.sim.ops.neurons`. A graph
+``i' = As i + Bs x`` and a gain from ``i`` to ``v``); see `snnx.dynamics`. A graph
 expressed for a target semantics keeps those coefficients: from the source's (its own semantics,
 field overrides included) it solves the target's fields at the target's ``dt``::
 
@@ -32,30 +32,21 @@ from typing import Any
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.convert._base import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
-from snnx.semantics import Semantics, resolve_field
+from snnx.ir.schema import SCHEMA
+from snnx.semantics import Semantics
 from snnx.sim.simulator import resolve_semantics
 
 _SPIKING_KNOBS = ("reset", "reset_timing", "spike_output", "threshold", "max_spikes", "v_min")
-_NEURONS = ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF")
-_WEIGHTED = ("Affine", "Linear", "Conv1d", "Conv2d")
-
-
-def _effective(node: Node, s: Semantics) -> dict[str, np.ndarray]:
-    fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
-    for key, value in s.field_overrides(node.type).items():
-        fields[key] = np.asarray(resolve_field(value, fields, s.dt), np.float64)
-    return fields
 
 
 def _decay_gain(tau: np.ndarray, dt: float, integrator: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, gain per unit r)`` of ``tau dv/dt = -v + r x``."""
-    if integrator == "euler":
-        return 1.0 - dt / tau, dt / tau
-    a = np.exp(-dt / tau)
-    return a, (1.0 - a) if integrator == "exact" else dt / tau
+    """``(A, gain per unit r)`` of ``tau dv/dt = -v + r x`` (`snnx.dynamics.leaky`)."""
+    decay, gain, _ = dynamics.leaky(tau, 1.0, 0.0, dt, integrator)
+    return decay, gain
 
 
 def _tau_for(a: np.ndarray, dt: float, integrator: str, name: str, field: str) -> np.ndarray:
@@ -66,7 +57,7 @@ def _tau_for(a: np.ndarray, dt: float, integrator: str, name: str, field: str) -
             node=name,
             field=field,
         )
-    return dt / (1.0 - a) if integrator == "euler" else -dt / np.log(a)
+    return dynamics.time_constant(a, dt, integrator)
 
 
 def express(
@@ -94,7 +85,7 @@ def express(
             out.replace_node(name, node.replace(delay=steps * target.dt))
         elif node.type == "Threshold":
             _same(name, node.type, source, target, ("threshold",))
-        elif node.type in _NEURONS:
+        elif SCHEMA[node.type].category == "neuron":
             new, k = _neuron(name, node, source, target, unit_gain)
             out.replace_node(name, new)
             if k is not None:
@@ -119,18 +110,19 @@ def _same(name: str, type_name: str, source: Semantics, target: Semantics, knobs
 
 def _neuron(name: str, node: Node, source: Semantics, target: Semantics, unit_gain: bool):
     t_name = node.type
-    spiking = t_name in ("IF", "LIF", "CubaLIF")
+    kind, spiking = SCHEMA[t_name].neuron, SCHEMA[t_name].spiking
     s, t = source.for_type(t_name), target.for_type(t_name)
     if spiking:
         _same(name, t_name, source, target, _SPIKING_KNOBS)
-    p = _effective(node, source)
-    fixed = target.field_overrides(t_name)
+    raw = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
+    p = dynamics.effective_fields(t_name, raw, source)
+    fixed = dynamics.fixed_fields(t_name, target)
     fields: dict[str, Any] = {}
-    if t_name in ("I", "IF"):
+    if kind == "integrator":
         gain = s.dt * p["r"]
         natural = np.full_like(gain, t.dt)
         fields["r"], k = _gain("r", gain, natural, fixed, t, unit_gain, name, p)
-    elif t_name in ("LI", "LIF"):
+    elif kind == "leaky":
         a, g = _decay_gain(p["tau"], s.dt, s.integrator)
         b, c = p["r"] * g, p["v_leak"] * (1.0 - a)
         tau = _tau_for(a, t.dt, t.integrator, name, "tau")
@@ -164,7 +156,7 @@ def _neuron(name: str, node: Node, source: Semantics, target: Semantics, unit_ga
         # The voltage's gain from the input is (w_in gs) (r gm): keep r gm unless the target
         # fixes r, put the rest on w_in, and fold what neither can hold into the weights.
         if "r" in fixed:
-            r = np.broadcast_to(resolve_field(fixed["r"], q, t.dt), np.shape(tau_mem))
+            r = np.broadcast_to(dynamics.resolve_field(fixed["r"], q, t.dt), np.shape(tau_mem))
             r = np.asarray(r, np.float64)
         else:
             r = p["r"] * g_m / gm_t
@@ -178,7 +170,7 @@ def _neuron(name: str, node: Node, source: Semantics, target: Semantics, unit_ga
         fields["v_reset"] = p.get("v_reset", np.zeros_like(p["v_threshold"]))
     for key, value in fixed.items():
         if key in fields and key not in ("r", "w_in"):
-            wanted = np.asarray(resolve_field(value, fields, t.dt), np.float64)
+            wanted = np.asarray(dynamics.resolve_field(value, fields, t.dt), np.float64)
             matters = key != "v_reset" or (s.reset == "zero" and spiking)
             if matters and not np.allclose(fields[key], wanted, rtol=1e-9, atol=1e-12):
                 raise ConversionError(
@@ -195,7 +187,7 @@ def _neuron(name: str, node: Node, source: Semantics, target: Semantics, unit_ga
 def _gain(field, wanted, natural, fixed, t, unit_gain, name, p):
     """The field value giving gain ``wanted`` (``field * natural``) and the factor left over."""
     if field in fixed:
-        value = np.asarray(resolve_field(fixed[field], p, t.dt), np.float64)
+        value = np.asarray(dynamics.resolve_field(fixed[field], p, t.dt), np.float64)
         value = np.broadcast_to(value, np.shape(wanted)).astype(np.float64)
         k = wanted / (value * natural)
     elif unit_gain:
@@ -207,10 +199,7 @@ def _gain(field, wanted, natural, fixed, t, unit_gain, name, p):
 
 def _check_start(name, t_name, p, fields, s, t) -> None:
     def start(values, semantics):
-        choice = semantics.v_init
-        if choice == "zero":
-            return np.zeros(1)
-        return np.asarray(values.get(choice, 0.0), np.float64)
+        return np.asarray(dynamics.start_voltage(values, semantics), np.float64)
 
     if not np.allclose(start(p, s), start(fields, t), atol=1e-12):
         raise ConversionError(
@@ -232,14 +221,15 @@ def _fold(graph: Graph, name: str, k: np.ndarray) -> None:
     for pred in preds:
         node = graph[pred]
         alone = set(graph.successors(pred)) == {name}
-        if not isinstance(node, Node) or node.type not in _WEIGHTED or not alone:
+        weighted = isinstance(node, Node) and SCHEMA[node.type].shape in ("dense", "conv")
+        if not weighted or not alone:
             raise ConversionError(
                 f"the target needs this neuron's input scaled by {_show(k)}, but '{pred}' "
                 f"({getattr(node, 'type', 'subgraph')}) is not a weight layer feeding only it",
                 node=name,
             )
         weight = np.asarray(node.weight)
-        if node.type in ("Conv1d", "Conv2d"):
+        if SCHEMA[node.type].shape == "conv":
             per = k.reshape(k.shape[0], -1)
             if not np.allclose(per, per[:, :1]):
                 raise ConversionError(

@@ -36,6 +36,7 @@ from snnx.convert._base import ConversionError
 from snnx.convert.equinox_modules import Flatten, Network, Neuron, Sequential
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
+from snnx.ir.schema import SCHEMA, SPIKING_NEURONS
 from snnx.semantics import Semantics
 
 SUPPORTED = (
@@ -194,10 +195,10 @@ def _rewire_recurrent(graph: Graph) -> Graph:
     the recurrent weights, but Spyx adds it to the neuron directly (``input -> lif``)."""
     out = graph.copy()
     for src, dst in graph.edges:
-        if graph[src].type != "Input" or graph[dst].type not in ("Linear", "Affine"):
+        if graph[src].type != "Input" or SCHEMA[graph[dst].type].shape != "dense":
             continue
         for neuron in set(graph.successors(dst)):
-            if graph[neuron].type in ("LIF", "CubaLIF", "IF") and graph.has_edge(neuron, dst):
+            if graph[neuron].type in SPIKING_NEURONS and graph.has_edge(neuron, dst):
                 out.remove_edge(src, dst)
                 out.add_edge(src, neuron)
                 break

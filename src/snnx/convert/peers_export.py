@@ -29,6 +29,7 @@ import numpy as np
 from snnx.convert._base import ConversionError
 from snnx.convert.express import express
 from snnx.ir.graph import Graph
+from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 
 #: What snnTorch 1.0's importer computes, as a target for `express`.
@@ -37,9 +38,14 @@ SNNTORCH_IMPORT = Semantics.profile(
 )
 
 
+#: What each peer's NIR importer can build (Input and Output aside).
+SNNTORCH_SUPPORTED = ("Affine", "Linear", "Conv1d", "Conv2d", "AvgPool2d", "LIF", "CubaLIF")
+NORSE_SUPPORTED = ("Affine", "Linear", "Conv2d", "SumPool2d", "IF", "LIF", "CubaLIF")
+
+
 def _refuse(graph: Graph, framework: str, allowed: set[str], why: dict[str, str]) -> None:
     for name, node in graph.nodes.items():
-        if node.type in ("Input", "Output") or node.type in allowed:
+        if SCHEMA[node.type].category == "io" or node.type in allowed:
             continue
         reason = why.get(node.type, "its NIR importer has no map for it")
         raise ConversionError(f"{framework} cannot express a {node.type}: {reason}", node=name)
@@ -49,9 +55,9 @@ def _two_cycles(graph: Graph) -> list[str]:
     return [
         n
         for group in graph.recurrent_groups()
-        if len(group) == 2 and any(graph[m].type in ("Affine", "Linear") for m in group)
+        if len(group) == 2 and any(SCHEMA[graph[m].type].shape == "dense" for m in group)
         for n in group
-        if graph[n].type in ("LIF", "CubaLIF")
+        if graph[n].type in SNNTORCH_SUPPORTED and SCHEMA[graph[n].type].spiking
     ]
 
 
@@ -61,7 +67,7 @@ def to_snntorch(graph: Graph) -> Any:
     _refuse(
         flat,
         "snnTorch",
-        {"Affine", "Linear", "Conv1d", "Conv2d", "AvgPool2d", "LIF", "CubaLIF"},
+        set(SNNTORCH_SUPPORTED),
         {
             "IF": "its importer builds a leaky neuron (beta 0.9) that returns a tuple",
             "Flatten": "its importer flattens the batch dimension too",
@@ -74,7 +80,7 @@ def to_snntorch(graph: Graph) -> Any:
             node=rings[0],
         )
     for name, node in flat.nodes.items():
-        if node.type in ("LIF", "CubaLIF") and np.unique(np.asarray(node.v_threshold)).size > 1:
+        if SCHEMA[node.type].spiking and np.unique(np.asarray(node.v_threshold)).size > 1:
             raise ConversionError(
                 "snnTorch's importer takes one threshold per layer", node=name, field="v_threshold"
             )
@@ -92,7 +98,7 @@ def to_norse(graph: Graph, dt: float | None = None) -> Any:
     _refuse(
         flat,
         "Norse",
-        {"Affine", "Linear", "Conv2d", "SumPool2d", "IF", "LIF", "CubaLIF"},
+        set(NORSE_SUPPORTED),
         {"Flatten": "its importer flattens the batch dimension too"},
     )
     back = flat.back_edges()

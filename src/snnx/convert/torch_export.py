@@ -8,7 +8,7 @@ input shape; a back edge carries what its source produced on the previous step, 
   ``AvgPool2d``/``SumPool2d``, ``Flatten``, ``Threshold`` ``[x > t]``, ``Delay`` (a buffer);
 - neurons ``v' = A v + B x + C`` (with a current: ``i' = As i + Bs x``,
   ``v' = A v + Bn i' + Bi i + C``), the coefficients of the semantics' integrator, then fire,
-  reset, floor and emit exactly as `snnx.sim.ops.neurons` says.
+  reset, floor and emit exactly as `snnx.dynamics` says (one definition for all three).
 
 The state is a flat ``dict`` of tensors (``"lif1.v"``, ``"lif1.i"``, ``"lif1.last"``,
 ``"rec.prev"``, ...); ``init_state(batch)`` makes the rest state. Parameters are
@@ -33,28 +33,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from snnx import dynamics
 from snnx.convert._base import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
-from snnx.semantics import Semantics, resolve_field
+from snnx.ir.schema import SCHEMA
+from snnx.semantics import Semantics
 from snnx.sim.simulator import resolve_semantics
-
-_NEURONS = {"I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"}
-_SPIKING = {"IF", "LIF", "CubaLIF"}
-_PARAMS = {
-    "Affine": ("weight", "bias"),
-    "Linear": ("weight",),
-    "Scale": ("scale",),
-    "Conv1d": ("weight", "bias"),
-    "Conv2d": ("weight", "bias"),
-    "Threshold": ("threshold",),
-    "I": ("r",),
-    "IF": ("r", "v_threshold", "v_reset"),
-    "LI": ("tau", "r", "v_leak"),
-    "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
-    "CubaLI": ("tau_syn", "tau_mem", "r", "v_leak", "w_in"),
-    "CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "w_in", "v_threshold", "v_reset"),
-}
 
 
 class _Spike(torch.autograd.Function):
@@ -88,58 +73,19 @@ class _Layer(nn.Module):
         self.in_shape = tuple(in_shape)
         self.out_shape = tuple(out_shape)
         self.semantics = semantics.for_type(node.type)
-        self.overrides = semantics.field_overrides(node.type)
         self.values = nn.ParameterDict()
-        for key in _PARAMS.get(node.type, ()):
+        for key in SCHEMA[node.type].params:
             if key in node.fields:
                 value = torch.as_tensor(np.asarray(node.fields[key], np.float32))
                 self.values[key] = nn.Parameter(value, requires_grad=key not in ("v_reset",))
 
     # -- parameters ---------------------------------------------------------------------------
 
-    def fields(self) -> dict[str, Any]:
-        """This node's parameters with the semantics' field overrides applied."""
-        p: dict[str, Any] = dict(self.values.items())
-        dt = self.semantics.dt
-        for key, value in self.overrides.items():
-            if value == "1/dt":
-                p[key] = resolve_field(value, {}, dt)
-            elif isinstance(value, str):
-                p[key] = p[value.split("/")[0]] / dt
-            else:
-                p[key] = value
-        return p
-
-    def _leaky(self, tau, r, leak):
-        s = self.semantics
-        if s.integrator == "euler":
-            decay, gain = 1.0 - s.dt / tau, s.dt / tau
-        else:
-            decay = torch.exp(-s.dt / tau)
-            gain = 1.0 - decay if s.integrator == "exact" else s.dt / tau
-        return decay, r * gain, leak * (1.0 - decay)
-
     def coefficients(self) -> dict[str, Any]:
-        """The affine step's coefficients (see the module docstring)."""
-        s, p = self.semantics, self.fields()
-        if self.type in ("I", "IF"):
-            return {"A": 1.0, "B": s.dt * p["r"], "C": 0.0}
-        if self.type in ("LI", "LIF"):
-            return dict(zip("ABC", self._leaky(p["tau"], p["r"], p["v_leak"]), strict=True))
-        w_in = p.get("w_in", 1.0)
-        a_s, b_s, _ = self._leaky(p["tau_syn"], w_in, 0.0)
-        a_m, gain, c = self._leaky(p["tau_mem"], p["r"], p["v_leak"])
-        if s.integrator == "exact":
-            tau_s, tau_m = p["tau_syn"], p["tau_mem"]
-            gap = tau_s - tau_m
-            close = gap.abs() < 1e-9 * tau_m
-            k = torch.where(
-                close, s.dt / tau_m * a_m, tau_s * (a_s - a_m) / torch.where(close, 1.0, gap)
-            )
-            return {"As": a_s, "Bs": b_s, "A": a_m, "Bn": 0.0, "Bi": p["r"] * k,
-                    "Bx": (gain - p["r"] * k) * w_in, "C": c}  # fmt: skip
-        new, old = (gain, 0.0) if s.current == "new" else (0.0, gain)
-        return {"As": a_s, "Bs": b_s, "A": a_m, "Bn": new, "Bi": old, "Bx": 0.0, "C": c}
+        """The neuron's step coefficients (`snnx.dynamics.coefficients`) from its parameters."""
+        return dynamics.coefficients(
+            self.type, dict(self.values.items()), self.semantics, dynamics.torch_arithmetic()
+        )
 
     # -- state --------------------------------------------------------------------------------
 
@@ -147,16 +93,11 @@ class _Layer(nn.Module):
         """The rest state of this node (empty for stateless ones)."""
         shape = (batch, *self.out_shape)
         state: dict[str, torch.Tensor] = {}
-        s = self.semantics
-        if self.type in _NEURONS:
-            p = self.fields()
-            start = {"zero": 0.0, "v_leak": p.get("v_leak", 0.0), "v_reset": p.get("v_reset", 0.0)}
-            v0 = torch.as_tensor(start[s.v_init], dtype=dtype)
-            state["v"] = torch.zeros(shape, dtype=dtype) + v0.detach()
-            if self.type.startswith("Cuba"):
-                state["i"] = torch.zeros(shape, dtype=dtype)
-            if self.type in _SPIKING and "next-step" in (s.reset_timing, s.spike_output):
-                state["last"] = torch.zeros(shape, dtype=dtype)
+        if SCHEMA[self.type].category == "neuron":
+            zeros = torch.zeros(shape, dtype=dtype)
+            q = self.coefficients()
+            q["v0"] = torch.as_tensor(q["v0"], dtype=dtype).detach()
+            state = dynamics.rest_state(q, zeros, self.type, self.semantics)
         elif self.type == "Delay":
             depth = int(self._delay_steps().max(initial=0))
             state["buffer"] = torch.zeros((depth, batch, *self.in_shape), dtype=dtype)
@@ -175,7 +116,7 @@ class _Layer(nn.Module):
             steps = torch.as_tensor(self._delay_steps() - 1, dtype=torch.long)
             index = torch.broadcast_to(steps, buffer.shape[1:])[None]
             return torch.gather(buffer, 0, index)[0]
-        return self._amplitude(state["last"])
+        return dynamics.emit(state["last"], self.semantics)
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -188,23 +129,29 @@ class _Layer(nn.Module):
             return F.linear(x, p["weight"]), state
         if t == "Scale":
             return x * p["scale"], state
-        if t in ("Conv1d", "Conv2d"):
+        if SCHEMA[t].shape == "conv":
             return self._conv(x), state
-        if t in ("AvgPool2d", "SumPool2d"):
+        if SCHEMA[t].category == "pool":
             return self._pool(x), state
         if t == "Flatten":
             return x.reshape((x.shape[0], *self.out_shape)), state
         if t == "Threshold":
             y = spike(x - p["threshold"], self.semantics.threshold == ">=")
-            return self._amplitude(y), state
+            return dynamics.emit(y, self.semantics), state
         if t == "Delay":
             return self._delay(x, state)
-        if t in _NEURONS:
-            return self._neuron(x, state)
+        if SCHEMA[t].category == "neuron":
+            new, y = dynamics.step(
+                self.coefficients(),
+                state,
+                x,
+                t,
+                self.semantics,
+                lambda d: spike(d, self.semantics.threshold == ">="),
+                dynamics.torch_arithmetic(),
+            )
+            return y, new
         raise ConversionError(f"no torch counterpart for {t}", node=self.name)
-
-    def _amplitude(self, y: torch.Tensor) -> torch.Tensor:
-        return y / self.semantics.dt if self.semantics.spike_amplitude == "1/dt" else y
 
     def _conv(self, x: torch.Tensor) -> torch.Tensor:
         f = self.node.fields
@@ -233,52 +180,6 @@ class _Layer(nn.Module):
         y = torch.gather(history, 0, index)[0]
         return y, {"buffer": history[: buffer.shape[0]]}
 
-    def _neuron(self, x: torch.Tensor, state: dict[str, torch.Tensor]):
-        s, q = self.semantics, self.coefficients()
-        p = self.fields()
-        spiking = self.type in _SPIKING
-        last = state.get("last")
-        v = state["v"]
-        if spiking and s.reset_timing == "next-step" and s.reset == "zero" and last is not None:
-            v = torch.where(last > 0, torch.as_tensor(p.get("v_reset", 0.0)).to(v), v)
-        new: dict[str, torch.Tensor] = {}
-        if "As" in q:
-            i = state["i"]
-            i_new = q["As"] * i + q["Bs"] * x
-            w = q["A"] * v + q["Bn"] * i_new + q["Bi"] * i + q["Bx"] * x + q["C"]
-            new["i"] = i_new
-        else:
-            w = q["A"] * v + q["B"] * x + q["C"]
-        if not spiking:
-            new["v"] = w
-            return w, new
-        threshold = p["v_threshold"]
-        v_reset = p.get("v_reset", 0.0)
-        if s.reset_timing == "next-step" and s.reset == "subtract" and last is not None:
-            w = w - last.detach() * threshold
-        count = spike(w - threshold, s.threshold == ">=")
-        if s.max_spikes != 1:
-            extra = torch.floor(w / threshold) - 1
-            if s.max_spikes == 0:
-                extra = torch.clamp(extra, min=0)
-            else:
-                extra = torch.clamp(extra, 0, s.max_spikes - 1)
-            count = count * (1 + extra.detach())
-        v_out = w
-        if s.reset_timing == "same-step":
-            fired = count.detach()
-            if s.reset == "subtract":
-                v_out = w - fired * threshold
-            else:
-                v_out = torch.where(fired > 0, torch.as_tensor(v_reset).to(w), w)
-        if s.v_min == "-threshold":
-            v_out = torch.maximum(v_out, -torch.as_tensor(threshold).to(w))
-        new["v"] = v_out
-        if last is not None:
-            new["last"] = count
-        sent = last if s.spike_output == "next-step" and last is not None else count
-        return self._amplitude(sent), new
-
 
 class TorchNetwork(nn.Module):
     """A `Graph` as a torch module (see the module docstring).
@@ -300,7 +201,7 @@ class TorchNetwork(nn.Module):
         self.output_names = flat.outputs
         self.input_shapes = {n: tuple(shapes[n].output) for n in self.input_names}
         self.order = list(scans[0].nodes) if scans else []
-        self.sources = {
+        self.semanticss = {
             n: [(p, (p, n) in back) for p in flat.predecessors(n)]
             for n in [*self.order, *self.output_names]
         }
@@ -339,7 +240,7 @@ class TorchNetwork(nn.Module):
 
     def _gather(self, name: str, now: dict, state: dict, batch: int) -> torch.Tensor:
         total = None
-        for src, is_back in self.sources[name]:
+        for src, is_back in self.semanticss[name]:
             value = state[f"{src}.prev"] if is_back else now[src]
             value = value.reshape((batch, *self.in_shapes[name]))
             total = value if total is None else total + value
@@ -352,11 +253,10 @@ class TorchNetwork(nn.Module):
         batch = next(iter(named.values())).shape[0]
         dtype = next(iter(named.values())).dtype
         state = self.init_state(batch, dtype) if state is None else state
-        s = self.semantics
         now: dict[str, torch.Tensor] = {}
         for name, value in named.items():
             value = value.reshape((batch, *self.input_shapes[name]))
-            now[name] = value / s.dt if s.spike_amplitude == "1/dt" else value
+            now[name] = dynamics.emit(value, self.semantics)
         new: dict[str, torch.Tensor] = {}
         for name in self.early:  # outputs known before this step's inputs arrive
             own = {key: state[f"{name}.{key}"] for key in self.state_keys[name]}

@@ -37,11 +37,10 @@ from snnx.convert.torch_maps import FRAMEWORKS, LayerContext, key_of, lookup, su
 from snnx.convert.torch_maps.nn import array, flatten_node
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
-from snnx.ir.schema import ELEMENTWISE, SCHEMA
+from snnx.ir.schema import ELEMENTWISE, SCHEMA, WEIGHTED
 from snnx.ir.shapes import infer_shapes
 
 _BATCHNORM = {("torch", "BatchNorm1d"), ("torch", "BatchNorm2d")}
-_FOLD_INTO = ("Affine", "Linear", "Conv1d", "Conv2d")
 
 
 def from_torch(
@@ -206,7 +205,7 @@ class _Builder:
         prev = inputs[0] if len(inputs) == 1 else None
         target = self.graph[prev] if prev is not None and prev in self.graph else None
         alone = prev is not None and len(self.origin[prev].users) == 1 if target else False
-        if target is None or target.type not in _FOLD_INTO or not alone:
+        if target is None or target.type not in WEIGHTED or not alone:
             raise ConversionError(
                 "a BatchNorm is folded into the Linear or Conv layer before it, which must feed "
                 "only this BatchNorm",

@@ -28,7 +28,7 @@ import networkx as nx
 
 from snnx.errors import GraphError
 from snnx.ir.node import Node, normalise_value, values_equal
-from snnx.ir.schema import SPIKING
+from snnx.ir.schema import SCHEMA, SPIKING_NEURONS
 
 if TYPE_CHECKING:
     import nir
@@ -299,7 +299,7 @@ class Graph:
                         f"flattening would create {full!r}, which already exists", node=name
                     )
                 flat.add_node(full, inner[inner_name], copy.deepcopy(inner.annotations(inner_name)))
-                if inner[inner_name].type in ("Input", "Output"):
+                if SCHEMA[inner[inner_name].type].category == "io":
                     bypass.append(full)
             for src, dst in inner.edges:
                 flat.add_edge(f"{name}.{src}", f"{name}.{dst}", allow_duplicate=True)
@@ -360,10 +360,7 @@ class Graph:
         if version is None or version >= V_RESET_SINCE:
             return False
         return any(
-            isinstance(p, Node)
-            and p.type in SPIKING
-            and p.type != "Threshold"
-            and "v_reset" not in p.fields
+            isinstance(p, Node) and p.type in SPIKING_NEURONS and "v_reset" not in p.fields
             for _, p in self.walk()
         )
 

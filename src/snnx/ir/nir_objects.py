@@ -24,7 +24,7 @@ import numpy as np
 
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
-from snnx.ir.schema import ELEMENTWISE, SCHEMA
+from snnx.ir.schema import SCHEMA
 
 if TYPE_CHECKING:
     import nir
@@ -72,7 +72,7 @@ def graph_to_nir(graph: Graph, shapes: GraphShapes | None = None) -> nir.NIRGrap
             nodes[name] = graph_to_nir(payload, shape.inner)
             continue
         node = _to_nir_node(payload, shape)
-        if payload.type not in ("Input", "Output"):
+        if SCHEMA[payload.type].category != "io":
             node.input_type = {"input": np.array(shape.input)}
             node.output_type = {"output": np.array(shape.output)}
         nodes[name] = node
@@ -97,7 +97,7 @@ def _to_nir_node(node: Node, shape: NodeShape) -> Any:
             end_dim=int(f["end_dim"]),
             **meta,
         )
-    if node.type in ("Conv1d", "Conv2d"):
+    if SCHEMA[node.type].shape == "conv":
         spatial = shape.input[1:]
         f["input_shape"] = int(spatial[0]) if node.type == "Conv1d" else tuple(spatial)
         f["groups"] = int(f["groups"])
@@ -105,7 +105,7 @@ def _to_nir_node(node: Node, shape: NodeShape) -> Any:
             f["padding"] = _ints(f["padding"], node.type == "Conv1d")
         f["stride"] = _ints(f["stride"], node.type == "Conv1d")
         f["dilation"] = _ints(f["dilation"], node.type == "Conv1d")
-    elif node.type in ELEMENTWISE:
+    elif SCHEMA[node.type].elementwise:
         for key in SCHEMA[node.type]:
             if key in f:
                 f[key] = np.broadcast_to(np.asarray(f[key]), shape.output).copy()

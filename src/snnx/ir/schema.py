@@ -1,7 +1,8 @@
 """The fields of every NIR 1.0.8 primitive, and the checks each field's value must pass.
 
-One table, `SCHEMA`, drives reading, writing, construction and checking, so a new primitive is one
-entry here. A field's ``kind`` says what its value is:
+One table, `SCHEMA`, drives reading, writing, construction and checking, and says what each
+primitive is (its category, shape rule, trainable parameters, neuron kind), so a new primitive is one
+entry here; every other module asks it rather than naming types. A field's ``kind`` says what its value is:
 
 - ``float``: a real number or array of them, finite (no NaN or inf);
 - ``int``: an integer or array of integers;
@@ -13,14 +14,14 @@ reads and writes back unchanged. `check_fields` raises a `GraphError` naming the
 
 >>> sorted(SCHEMA["LIF"])
 ['r', 'tau', 'v_leak', 'v_reset', 'v_threshold']
->>> SCHEMA["LIF"]["v_reset"].required
-False
+>>> SCHEMA["LIF"]["v_reset"].required, SCHEMA["LIF"].category, SCHEMA["LIF"].neuron
+(False, 'neuron', 'leaky')
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -54,48 +55,123 @@ _CONV = {
 }
 _POOL = {"kernel_size": _INT_POS, "stride": _INT_POS, "padding": Field("int", nonnegative=True)}
 
-SCHEMA: dict[str, dict[str, Field]] = {
-    "Input": {"shape": Field("shape")},
-    "Output": {"shape": Field("shape")},
-    "Affine": {"weight": Field("float", ndim=(2,)), "bias": _F},
-    "Linear": {"weight": Field("float", ndim=(2,))},
-    "Scale": {"scale": _F},
-    "Conv1d": {"weight": Field("float", ndim=(3,)), **_CONV},
-    "Conv2d": {"weight": Field("float", ndim=(4,)), **_CONV},
-    "SumPool2d": _POOL,
-    "AvgPool2d": _POOL,
-    "Flatten": {
-        "input_type": Field("shape", required=False),
-        "start_dim": Field("int", ndim=(0,)),
-        "end_dim": Field("int", ndim=(0,)),
-    },
-    "Delay": {"delay": Field("float", nonnegative=True)},
-    "Threshold": {"threshold": _F},
-    "I": {"r": _F},
-    "IF": {"r": _F, "v_threshold": _F, "v_reset": _OPT},
-    "LI": {"tau": _POS, "r": _F, "v_leak": _F},
-    "LIF": {"tau": _POS, "r": _F, "v_leak": _F, "v_threshold": _F, "v_reset": _OPT},
-    "CubaLI": {"tau_syn": _POS, "tau_mem": _POS, "r": _F, "v_leak": _F, "w_in": _OPT},
-    "CubaLIF": {
-        "tau_syn": _POS,
-        "tau_mem": _POS,
-        "r": _F,
-        "v_leak": _F,
-        "v_threshold": _F,
-        "v_reset": _OPT,
-        "w_in": _OPT,
-    },
-    "NIRGraph": {},
+
+@dataclasses.dataclass(frozen=True)
+class Primitive(Mapping):
+    """One NIR primitive: its fields (the mapping itself: field name -> `Field`) and what the rest
+    of snnx asks about it.
+
+    ``category``: ``io``, ``synapse`` (weights applied to the input), ``pool``, ``reshape``,
+    ``delay``, ``neuron``, ``threshold`` or ``graph``; ``shape``: the shape rule of
+    `snnx.ir.shapes` (``io``, ``dense``, ``elementwise``, ``conv``, ``pool``, ``flatten``,
+    ``graph``); ``params``: the fields a simulation may train (float arrays); ``neuron``: the
+    neuron's kind (``integrator``, ``leaky``, ``cuba``) as `snnx.dynamics` steps it; ``spiking``:
+    it emits spikes; ``stateful``: it keeps state from one time step to the next.
+    """
+
+    fields: Mapping[str, Field]
+    category: str
+    shape: str
+    params: tuple[str, ...] = ()
+    neuron: str | None = None
+    spiking: bool = False
+    stateful: bool = False
+
+    def __getitem__(self, name: str) -> Field:
+        return self.fields[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    @property
+    def elementwise(self) -> bool:
+        """Parameters element-wise over the neurons (all of one shape, or scalars)."""
+        return self.shape == "elementwise"
+
+
+def _neuron(kind: str, fields: dict[str, Field], spiking: bool) -> Primitive:
+    return Primitive(fields, "neuron", "elementwise", tuple(fields), kind, spiking, stateful=True)
+
+
+_FIRE = {"v_threshold": _F, "v_reset": _OPT}
+_LEAKY = {"tau": _POS, "r": _F, "v_leak": _F}
+_CUBA = {"tau_syn": _POS, "tau_mem": _POS, "r": _F, "v_leak": _F, "w_in": _OPT}
+
+SCHEMA: dict[str, Primitive] = {
+    "Input": Primitive({"shape": Field("shape")}, "io", "io"),
+    "Output": Primitive({"shape": Field("shape")}, "io", "io"),
+    "Affine": Primitive(
+        {"weight": Field("float", ndim=(2,)), "bias": _F}, "synapse", "dense", ("weight", "bias")
+    ),
+    "Linear": Primitive({"weight": Field("float", ndim=(2,))}, "synapse", "dense", ("weight",)),
+    "Scale": Primitive({"scale": _F}, "synapse", "elementwise", ("scale",)),
+    "Conv1d": Primitive(
+        {"weight": Field("float", ndim=(3,)), **_CONV}, "synapse", "conv", ("weight", "bias")
+    ),
+    "Conv2d": Primitive(
+        {"weight": Field("float", ndim=(4,)), **_CONV}, "synapse", "conv", ("weight", "bias")
+    ),
+    "SumPool2d": Primitive(_POOL, "pool", "pool"),
+    "AvgPool2d": Primitive(_POOL, "pool", "pool"),
+    "Flatten": Primitive(
+        {
+            "input_type": Field("shape", required=False),
+            "start_dim": Field("int", ndim=(0,)),
+            "end_dim": Field("int", ndim=(0,)),
+        },
+        "reshape",
+        "flatten",
+    ),
+    "Delay": Primitive(
+        {"delay": Field("float", nonnegative=True)}, "delay", "elementwise", stateful=True
+    ),
+    "Threshold": Primitive(
+        {"threshold": _F}, "threshold", "elementwise", ("threshold",), spiking=True
+    ),
+    "I": _neuron("integrator", {"r": _F}, spiking=False),
+    "IF": _neuron("integrator", {"r": _F, **_FIRE}, spiking=True),
+    "LI": _neuron("leaky", dict(_LEAKY), spiking=False),
+    "LIF": _neuron("leaky", {**_LEAKY, **_FIRE}, spiking=True),
+    "CubaLI": _neuron("cuba", dict(_CUBA), spiking=False),
+    "CubaLIF": _neuron(
+        "cuba", {**{k: v for k, v in _CUBA.items() if k != "w_in"}, **_FIRE, "w_in": _OPT}, True
+    ),
+    "NIRGraph": Primitive({}, "graph", "graph"),
 }
 
+
+def types_where(**wanted: Any) -> tuple[str, ...]:
+    """The primitives whose attributes have the wanted values, in `SCHEMA` order.
+
+    >>> types_where(category="neuron", spiking=True)
+    ('IF', 'LIF', 'CubaLIF')
+    >>> types_where(neuron="cuba")
+    ('CubaLI', 'CubaLIF')
+    """
+    return tuple(
+        name
+        for name, primitive in SCHEMA.items()
+        if all(getattr(primitive, key) == value for key, value in wanted.items())
+    )
+
+
 #: Primitives whose parameters are element-wise over the neurons (all one shape, or scalars).
-ELEMENTWISE = frozenset(
-    {"Scale", "Delay", "Threshold", "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"}
-)
+ELEMENTWISE = frozenset(types_where(shape="elementwise"))
 #: Primitives that keep state from one time step to the next.
-STATEFUL = frozenset({"Delay", "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"})
+STATEFUL = frozenset(types_where(stateful=True))
 #: Primitives that emit spikes.
-SPIKING = frozenset({"Threshold", "IF", "LIF", "CubaLIF"})
+SPIKING = frozenset(types_where(spiking=True))
+#: Neuron primitives (a membrane, perhaps a synaptic current), stepped by `snnx.dynamics`.
+NEURONS = types_where(category="neuron")
+#: Synapses: weights applied to the input (dense, convolutional or element-wise).
+SYNAPSES = types_where(category="synapse")
+#: Synapses with a weight matrix or kernel (``weight``): dense and convolutional.
+WEIGHTED = (*types_where(shape="dense"), *types_where(shape="conv"))
+#: Neurons that emit spikes.
+SPIKING_NEURONS = types_where(category="neuron", spiking=True)
 
 
 def check_fields(type_name: str, fields: Mapping[str, Any]) -> list[str]:
@@ -114,7 +190,7 @@ def check_fields(type_name: str, fields: Mapping[str, Any]) -> list[str]:
                 raise GraphError(f"required field of {type_name} is missing", field=name)
             continue
         _check_value(type_name, name, spec, fields[name])
-    if type_name in ELEMENTWISE:
+    if schema.elementwise:
         shapes = {n: np.shape(fields[n]) for n in schema if n in fields}
         shaped = {n: s for n, s in shapes.items() if s != ()}
         if len(set(shaped.values())) > 1:

@@ -37,7 +37,7 @@ import numpy as np
 from snnx.errors import ShapeError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
-from snnx.ir.schema import ELEMENTWISE, SCHEMA
+from snnx.ir.schema import SCHEMA
 
 Shape = tuple[int, ...]
 
@@ -148,32 +148,33 @@ def _intrinsic(name: str, node: Node) -> tuple[Shape | None, Shape | None]:
     """The shapes a node fixes by its own fields (``None`` where it takes them from its input)."""
     f = node.fields
     t = node.type
-    if t in ("Input", "Output"):
+    rule = SCHEMA[t].shape
+    if rule == "io":
         shape = _shape(f["shape"])
         return shape, shape
-    if t in ("Affine", "Linear"):
+    if rule == "dense":
         rows, cols = np.shape(f["weight"])
-        if t == "Affine" and np.shape(f["bias"]) not in ((), (rows,)):
+        if "bias" in f and np.shape(f["bias"]) not in ((), (rows,)):
             raise ShapeError(
                 f"bias has shape {np.shape(f['bias'])}, weight has {rows} rows",
                 node=name,
                 field="bias",
             )
         return (cols,), (rows,)
-    if t in ELEMENTWISE:
+    if rule == "elementwise":
         shapes = {np.shape(f[k]) for k in SCHEMA[t] if k in f and np.ndim(f[k]) > 0}
         if not shapes:
             return None, None
         shape = _shape(next(iter(shapes)))
         return shape, shape
-    if t in ("Conv1d", "Conv2d"):
+    if rule == "conv":
         if "input_shape" not in f:
             return None, None
         spatial = tuple(_per_dim(name, f, "input_shape", np.ndim(f["weight"]) - 2))
         channels = np.shape(f["weight"])[1] * int(f["groups"])
         shape = (channels, *spatial)
         return shape, _derive(name, node, shape)
-    if t == "Flatten" and "input_type" in f:
+    if rule == "flatten" and "input_type" in f:
         shape = _shape(f["input_type"])
         return shape, _derive(name, node, shape)
     return None, None
@@ -183,9 +184,10 @@ def _derive(name: str, node: Node, shape: Shape) -> Shape:
     """A node's output shape given its input shape (checking what the node fixes itself)."""
     f = node.fields
     t = node.type
-    if t in ("Conv1d", "Conv2d"):
+    rule = SCHEMA[t].shape
+    if rule == "conv":
         return _conv(name, node, shape)
-    if t in ("SumPool2d", "AvgPool2d"):
+    if rule == "pool":
         if len(shape) != 3:
             raise ShapeError(f"{t} takes (channels, height, width), got {shape}", node=name)
         kernel = _per_dim(name, f, "kernel_size", 2)
@@ -196,7 +198,7 @@ def _derive(name: str, node: Node, shape: Shape) -> Shape:
             for n, k, s, p in zip(shape[1:], kernel, stride, padding, strict=True)
         ]
         return (shape[0], *spatial)
-    if t == "Flatten":
+    if rule == "flatten":
         ndim = len(shape)
         start, end = int(f["start_dim"]), int(f["end_dim"])
         start, end = (start + ndim if start < 0 else start), (end + ndim if end < 0 else end)

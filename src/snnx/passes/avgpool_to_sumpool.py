@@ -8,11 +8,12 @@ import numpy as np
 
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
+from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import each_level, exclusive_pair, stored
 
-THROUGH = ("Flatten", "SumPool2d", "AvgPool2d")  # linear and per channel: a factor passes them
-TARGETS = ("Affine", "Linear", "Conv1d", "Conv2d", "Scale")
+#: Linear and per channel, so a factor passes them: pooling and reshapes.
+THROUGH = ("pool", "reshape")
 
 
 def _scaled(node: Node, factor: float) -> Node:
@@ -33,9 +34,9 @@ def avgpool_to_sumpool(graph: Graph, ctx: PassContext) -> Graph:
             if not isinstance(node, Node) or node.type != "AvgPool2d":
                 continue
             current = exclusive_pair(level, name)
-            while current is not None and level[current].type in THROUGH:
+            while current is not None and SCHEMA[level[current].type].category in THROUGH:
                 current = exclusive_pair(level, current)
-            if current is None or level[current].type not in TARGETS:
+            if current is None or SCHEMA[level[current].type].category != "synapse":
                 continue
             window = math.prod(np.broadcast_to(np.atleast_1d(node.kernel_size), (2,)).tolist())
             level.replace_node(name, Node("SumPool2d", dict(node.fields), metadata=node.metadata))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from snnx.ir.graph import Graph
+from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import bypass, each_level, exclusive_pair
 
@@ -22,7 +23,7 @@ def fold_flatten(graph: Graph, ctx: PassContext) -> Graph:
             following = exclusive_pair(level, name)
             if (
                 following is not None
-                and level[following].type in ("Affine", "Linear")
+                and SCHEMA[level[following].type].shape == "dense"
                 and bypass(level, name)
             ):
                 ctx.note("folded Flatten into", path + name, path + following)

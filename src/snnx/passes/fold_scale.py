@@ -6,10 +6,9 @@ import numpy as np
 
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
+from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import each_level, exclusive_pair, merge_into_first, stored
-
-CONV = ("Conv1d", "Conv2d")
 
 
 def per_channel(scale, shape) -> np.ndarray | None:
@@ -56,7 +55,7 @@ def fold_scale(graph: Graph, ctx: PassContext) -> Graph:
             if following is None:
                 continue
             first, second = level[name], level[following]
-            if first.type == "Scale" and second.type in CONV:
+            if first.type == "Scale" and SCHEMA[second.type].shape == "conv":
                 factor = per_channel(first.scale, shapes[name].output)
                 if factor is not None:
                     merge_into_first(level, name, following, scale_inputs(second, factor))
@@ -65,7 +64,7 @@ def fold_scale(graph: Graph, ctx: PassContext) -> Graph:
                         path + name,
                         path + following,
                     )
-            elif first.type in CONV and second.type == "Scale":
+            elif SCHEMA[first.type].shape == "conv" and second.type == "Scale":
                 factor = per_channel(second.scale, shapes[following].output)
                 if factor is not None:
                     merge_into_first(level, name, following, scale_outputs(first, factor))

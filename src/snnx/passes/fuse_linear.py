@@ -8,10 +8,17 @@ import numpy as np
 
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
+from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import each_level, exclusive_pair, merge_into_first, stored
 
-LINEAR = ("Affine", "Linear", "Scale")
+#: Synapses that are a matrix on flattened values: dense and element-wise ones.
+LINEAR = ("dense", "elementwise")
+
+
+def _linear(node: Node) -> bool:
+    primitive = SCHEMA[node.type]
+    return primitive.category == "synapse" and primitive.shape in LINEAR
 
 
 def as_matrix(node: Node, size_in: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -70,10 +77,10 @@ def fuse_linear(graph: Graph, ctx: PassContext) -> Graph:
             shapes = level.check()
             for name in list(level):
                 first = level[name]  # every name is current: the loop restarts after a fusion
-                if not isinstance(first, Node) or first.type not in LINEAR:
+                if not isinstance(first, Node) or not _linear(first):
                     continue
                 following = exclusive_pair(level, name)
-                if following is None or level[following].type not in LINEAR:
+                if following is None or not _linear(level[following]):
                     continue
                 second = level[following]
                 size_in = math.prod(shapes[name].input)

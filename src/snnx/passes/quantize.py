@@ -18,7 +18,8 @@ Xylo the weight shift), and each target's lowering rounds them at its own resolu
 ``state_bits`` bounds the states: with calibration inputs, ``s`` is lowered until the largest
 membrane voltage and current seen (and the threshold) fit in ``2^(state_bits-1) - 1``.
 
-Presets (``preset=``): `PRESETS`. The per-layer report (``ctx.report["quantize"]``) gives each
+Presets (``preset=TARGET``): each target's ``quantize_preset`` (the grid the chip stores weights
+on; `snnx.targets.base.Target`). The per-layer report (``ctx.report["quantize"]``) gives each
 synapse's scale, its largest weight error (at most half a step: the pass's bound) and, with
 calibration inputs, each layer's spike agreement with the float network.
 """
@@ -32,45 +33,41 @@ import numpy as np
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
+from snnx.ir.schema import NEURONS, SPIKING_NEURONS, WEIGHTED
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import stored
 
-SYNAPSES = ("Affine", "Linear", "Conv1d", "Conv2d")
-NEURONS = ("IF", "LIF", "CubaLIF", "I", "LI", "CubaLI")
+SYNAPSES = WEIGHTED
 VOLTAGES = ("v_threshold", "v_leak", "v_reset")
-
-#: Target presets: the grid each chip stores weights on (the targets' lowering maps them exactly).
-PRESETS: dict[str, dict[str, Any]] = {
-    # Loihi: 8-bit weight mantissas sharing a power-of-two exponent per layer, 24-bit states.
-    "loihi": {"bits": 8, "per": "tensor", "power_of_two": True, "state_bits": 24},
-    # Xylo: int8 weights with a weight shift (a power of two), int16 thresholds and states.
-    "xylo": {"bits": 8, "per": "tensor", "power_of_two": True, "state_bits": 16},
-    # BrainScaleS-2: 6-bit magnitudes per sign (excitatory and inhibitory rows), one scale per layer.
-    "bss2": {"bits": 7, "per": "tensor", "power_of_two": False, "state_bits": None},
-    # Lynxi KA200: float16 everywhere.
-    "lynxi": {"float16": True},
-}
 
 
 def options_of(ctx: PassContext) -> dict[str, Any]:
     """The quantization options: the preset's, overridden by explicit ones."""
     given = dict(ctx.options)
     preset = given.pop("preset", None)
-    if preset is not None and preset not in PRESETS:
-        raise SnnxError(f"unknown quantization preset {preset!r}; presets: {', '.join(PRESETS)}")
     merged = {
         "bits": 8,
         "per": "tensor",
         "mode": "fake",
         "power_of_two": False,
         "state_bits": None,
-        "float16": False,
+        "round": None,
     }
-    merged.update(PRESETS.get(preset, {}))
+    merged.update(_preset(preset) if preset is not None else {})
     merged.update({k: v for k, v in given.items() if k in merged or k == "calibration"})
     if merged["per"] not in ("tensor", "channel") or merged["mode"] not in ("fake", "integer"):
         raise SnnxError("quantize needs per='tensor'|'channel' and mode='fake'|'integer'")
     return merged
+
+
+def _preset(name: str) -> dict[str, Any]:
+    """The options of target ``name``'s grid (`snnx.targets.base.Target.quantize_preset`)."""
+    from snnx.targets import get_target, target_names
+
+    presets = [t for t in target_names() if get_target(t).quantize_preset]
+    if name not in presets:
+        raise SnnxError(f"unknown quantization preset {name!r}; presets: {', '.join(presets)}")
+    return dict(get_target(name).quantize_preset)
 
 
 def layer_scale(weights: list[np.ndarray], bits: int, per: str, power_of_two: bool) -> np.ndarray:
@@ -97,8 +94,8 @@ def quantize(graph: Graph, ctx: PassContext) -> Graph:
     convolution), shared by all synapses into it; in integer mode, biases and voltages scaled with
     the weights. Other synapses are quantized on their own scale, in fake mode."""
     opts = options_of(ctx)
-    if opts["float16"]:
-        return _to_float16(graph, ctx)
+    if opts["round"] is not None:
+        return _rounded(graph, ctx, opts)
     graph = graph.flatten() if any(isinstance(graph[n], Graph) for n in graph) else graph.copy()
     shapes = graph.check()
     limits = _state_limits(graph, ctx, opts)
@@ -121,7 +118,7 @@ def quantize(graph: Graph, ctx: PassContext) -> Graph:
             scale = np.minimum(scale, limits[neuron])
         if opts["power_of_two"]:
             scale = 2.0 ** np.floor(np.log2(scale))
-        integer = opts["mode"] == "integer" and graph[neuron].type in ("IF", "LIF", "CubaLIF")
+        integer = opts["mode"] == "integer" and graph[neuron].type in SPIKING_NEURONS
         for p in exclusive:
             graph.replace_node(p, _quantized(graph[p], scale, opts["bits"], integer))
             report[p] = _error(scale, opts, integer, neuron)
@@ -161,7 +158,7 @@ def _quantized(node: Node, scale: np.ndarray, bits: int, integer: bool) -> Node:
     factor = _row_factor(scale, weight.shape[0], weight.ndim)
     levels = np.clip(np.round(weight * factor), -top, top)
     changes = {"weight": stored(levels if integer else levels / factor, node.weight)}
-    if integer and node.type in ("Affine", "Conv1d", "Conv2d"):
+    if integer and "bias" in node.fields:
         bias = np.broadcast_to(
             np.asarray(node.bias, np.float64), (weight.shape[0],)
         ) * factor.reshape(-1)
@@ -226,17 +223,16 @@ def _state_limits(graph: Graph, ctx: PassContext, opts: dict) -> dict[str, np.nd
     return limits
 
 
-def _to_float16(graph: Graph, ctx: PassContext) -> Graph:
-    """Every real field rounded to float16 (stored back in its own dtype); a value beyond
-    float16's range is an error naming it, as the Lynxi target has it."""
-    from snnx.targets.lynxi.quantize import to_float16
-
+def _rounded(graph: Graph, ctx: PassContext, opts: dict[str, Any]) -> Graph:
+    """Every real field rounded by the preset's ``round`` (float16 for Lynxi), stored back in
+    its own dtype; a value the format cannot hold is the rounding's error, naming it."""
+    rounding = opts["round"]
     graph = graph.copy()
     for path, node in list(graph.walk()):
         if isinstance(node, Graph):
             continue
         changes = {
-            k: np.asarray(to_float16(v, node=path, field=k), np.asarray(v).dtype)
+            k: np.asarray(rounding(v, node=path, field=k), np.asarray(v).dtype)
             for k, v in node.fields.items()
             if not isinstance(v, str) and np.asarray(v).dtype.kind == "f"
         }
@@ -245,6 +241,10 @@ def _to_float16(graph: Graph, ctx: PassContext) -> Graph:
         for parent in parents:
             owner = owner[parent]
         owner.replace_node(name, node.replace(**changes))
-    ctx.note("every real parameter rounded to float16")
-    ctx.report["quantize"] = {"float16": True, "relative_error_bound": 2.0**-11}
+    fmt = opts.get("round_name", "the target's format")
+    ctx.note(f"every real parameter rounded to {fmt}")
+    ctx.report["quantize"] = {
+        fmt: True,
+        "relative_error_bound": opts.get("relative_error_bound"),
+    }
     return graph

@@ -6,6 +6,7 @@ import numpy as np
 
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
+from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import bypass, each_level
 
@@ -18,7 +19,7 @@ def is_identity(node: Node, in_shape, out_shape) -> bool:
         return bool(np.all(np.asarray(f["scale"]) == 1))
     if node.type == "Delay":
         return bool(np.all(np.asarray(f["delay"]) == 0))
-    if node.type in ("Linear", "Affine"):
+    if SCHEMA[node.type].shape == "dense":
         weight = np.asarray(f["weight"])
         square = weight.shape[0] == weight.shape[1] and np.array_equal(
             weight, np.eye(weight.shape[0])

@@ -26,7 +26,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from snnx import dynamics
 from snnx.errors import GraphError, SnnxError
+from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 from snnx.sim import layout
 from snnx.sim.ops import OPS
@@ -71,7 +73,7 @@ class Program:
         ops, contexts = {}, {}
         for name in graph:
             node = graph[name]
-            if node.type in ("Input", "Output"):
+            if SCHEMA[node.type].category == "io":
                 continue
             own = semantics.for_type(node.type)
             spike = spike_function(surrogate, slope, inclusive=own.threshold == ">=")
@@ -89,7 +91,7 @@ class Program:
                 channels_last=last,
             )
         for name in record:
-            if name not in graph or graph[name].type in ("Input", "Output"):
+            if name not in graph or SCHEMA[graph[name].type].category == "io":
                 raise GraphError("cannot record this node: no such simulated node", node=name)
         return cls(
             plan,
@@ -123,8 +125,7 @@ class Program:
                     f"no input given for Input node '{name}' (inputs: {sorted(inputs)})"
                 )
             x = jnp.asarray(inputs[name], self.dtype)
-            if self.semantics.spike_amplitude == "1/dt":
-                x = x / self.semantics.dt
+            x = dynamics.emit(x, self.semantics)  # input spikes are spikes too
             steps, batch = x.shape[0], x.shape[1]
             try:
                 x = x.reshape((steps, batch, *shapes[name].output))

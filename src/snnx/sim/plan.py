@@ -43,7 +43,7 @@ import networkx as nx
 
 from snnx.ir.graph import Graph, back_edges
 from snnx.ir.node import Node
-from snnx.ir.schema import STATEFUL
+from snnx.ir.schema import SCHEMA, STATEFUL
 from snnx.ir.shapes import GraphShapes
 
 #: Forward, hoist a stateless node from this many multiply-adds per sample.
@@ -94,7 +94,7 @@ class Plan:
             members = sorted(condensed.nodes[component]["members"], key=order.__getitem__)
             node = members[0]
             kind = flat[node].type
-            if kind in ("Input", "Output"):
+            if SCHEMA[kind].category == "io":
                 continue
             cyclic = len(members) > 1 or flat.nx.has_edge(node, node)
             if not cyclic and kind not in STATEFUL and _cost(flat, shapes, node) >= hoist_from:
@@ -136,11 +136,12 @@ def _early(segment: Segment, ahead: set[str]) -> Segment:
 def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
     """Multiply-adds per sample of a stateless node (0 for reshapes and scalings)."""
     node = graph[name]
-    if node.type in ("Affine", "Linear"):
+    shape_rule = SCHEMA[node.type].shape
+    if shape_rule == "dense":
         work = math.prod(node.weight.shape)
-    elif node.type in ("Conv1d", "Conv2d"):
+    elif shape_rule == "conv":
         work = math.prod(node.weight.shape) * math.prod(shapes[name].output[1:])
-    elif node.type in ("SumPool2d", "AvgPool2d"):
+    elif shape_rule == "pool":
         work = math.prod(shapes[name].output) * math.prod(_kernel(node))
     else:
         return 0

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.convert.torch_maps import LayerContext, register
 from snnx.convert.torch_maps.nn import array
 from snnx.ir.node import Node
@@ -66,15 +67,21 @@ def _taus(m: Any, dt: float) -> tuple[np.ndarray, np.ndarray | None]:
     return tau_mem * dt, None if tau_syn is None else array(tau_syn, np.float64) * dt
 
 
+def _input_r(m: Any, tau: np.ndarray, dt: float) -> np.ndarray:
+    """Sinabs adds its input with gain ``1 - e^(-dt/tau)`` (``norm_input``) or 1, after an
+    exact decay: the ``r`` that gives that gain under the ``exp-decay`` integrator."""
+    gain = dynamics.leaky(tau, 1.0, 0.0, dt, "exact")[1] if m.norm_input else 1.0
+    return dynamics.r_for_gain(gain, tau, dt, "exp-decay")
+
+
 @register("sinabs", "LIF", "LIFSqueeze")
 def lif(m: Any, ctx: LayerContext) -> Node:
     """``LIF`` -> ``LIF`` (``CubaLIF`` when it has ``tau_syn``)."""
     dt = ctx.dt(DT)
     knobs, threshold = _spiking(m, ctx)
     tau, tau_syn = _taus(m, dt)
-    gain = 1.0 - np.exp(-dt / tau) if m.norm_input else 1.0
     fields = dict(
-        r=gain * tau / dt,
+        r=_input_r(m, tau, dt),
         v_leak=np.zeros_like(tau),
         v_threshold=threshold,
         v_reset=np.zeros_like(threshold),
@@ -83,7 +90,8 @@ def lif(m: Any, ctx: LayerContext) -> Node:
         ctx.need("LIF", PROFILE, integrator="exp-decay", **knobs)
         return Node("LIF", tau=tau, **fields)
     ctx.need("CubaLIF", PROFILE, integrator="exp-decay", current="new", **knobs)
-    w_in = np.exp(-dt / tau_syn) * tau_syn / dt
+    decay_syn = dynamics.leaky(tau_syn, 1.0, 0.0, dt, "exp-decay")[0]
+    w_in = dynamics.r_for_gain(decay_syn, tau_syn, dt, "exp-decay")
     return Node("CubaLIF", tau_syn=tau_syn, tau_mem=tau, w_in=w_in, **fields)
 
 
@@ -110,6 +118,5 @@ def exp_leak(m: Any, ctx: LayerContext) -> Node:
     tau, tau_syn = _taus(m, dt)
     if tau_syn is not None:
         raise ctx.fail("ExpLeak with tau_syn is not supported")
-    gain = 1.0 - np.exp(-dt / tau) if m.norm_input else 1.0
     ctx.need("LI", PROFILE, integrator="exp-decay")
-    return Node("LI", tau=tau, r=gain * tau / dt, v_leak=np.zeros_like(tau))
+    return Node("LI", tau=tau, r=_input_r(m, tau, dt), v_leak=np.zeros_like(tau))

@@ -46,18 +46,19 @@ from typing import Any
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.errors import LoweringError, SnnxWarning
 from snnx.ir.graph import Graph
-from snnx.semantics import Semantics, resolve_field
+from snnx.ir.schema import SCHEMA
+from snnx.semantics import Semantics
 from snnx.targets.base import LayerMap, Lowered, input_name
 from snnx.targets.bss2 import grid, placement
 from snnx.targets.bss2.network import Network
 from snnx.targets.bss2.program import Population, Program, Projection
 from snnx.targets.bss2.quantize import quantize as quantize_weights
 from snnx.targets.bss2.quantize import shared_scale
-from snnx.targets.bss2.spec import CADC_HIGH, CADC_LOW, LIMITS
+from snnx.targets.bss2.spec import CADC_HIGH, CADC_LOW, LIMITS, SPEC
 
-SUPPORTED = ("Input", "Output", "Linear", "Affine", "CubaLIF")
 CONVENTIONS = ("step", "jump", "dirac")
 SCALE_PER = ("population", "projection")
 
@@ -84,7 +85,7 @@ def lower(
     refractory = _refractory(refractory, float(speedup))
     flat = graph.flatten()
     shapes = flat.check()
-    _check_types(flat)
+    SPEC.check_types(flat, target)
     source = input_name(flat)
     n_in = _size(shapes[source].output)
     notes: list[str] = []
@@ -94,7 +95,8 @@ def lower(
     if not pops:
         raise LoweringError("the graph has no CubaLIF node: nothing to run on the neurons")
     sizes = {n: _size(shapes[n].output) for n in pops}
-    _check_neuron_count(sizes)
+    parts = ", ".join(f"{n}: {k}" for n, k in sizes.items())
+    SPEC.enforce({"neurons": sum(sizes.values())}, target=target, detail=parts)
     params = {n: _neuron_params(flat[n], sizes[n], n, semantics, notes) for n in pops}
 
     raw = _raw_projections(flat, sizes, source, n_in)
@@ -165,24 +167,6 @@ def _size(shape: Any) -> int:
     return int(math.prod(int(d) for d in shape))
 
 
-def _check_types(flat: Graph) -> None:
-    for name, node in flat.nodes.items():
-        if node.type not in SUPPORTED:
-            raise LoweringError(
-                f"BrainScaleS-2 runs {', '.join(SUPPORTED)} nodes; {node.type} is not one of them",
-                node=name,
-            )
-
-
-def _check_neuron_count(sizes: dict[str, int]) -> None:
-    total = sum(sizes.values())
-    if total > LIMITS.neurons:
-        parts = ", ".join(f"{n}: {k}" for n, k in sizes.items())
-        raise LoweringError(
-            f"the graph needs {total} neurons ({parts}); BrainScaleS-2 has {LIMITS.neurons}"
-        )
-
-
 def _raw_projections(flat: Graph, sizes: dict[str, int], source: str, n_in: int) -> list[dict]:
     """Every weighted path into a population: Linear/Affine nodes and direct edges."""
 
@@ -192,9 +176,9 @@ def _raw_projections(flat: Graph, sizes: dict[str, int], source: str, n_in: int)
     found = []
     for src, dst, _, _ in flat.edge_records():
         kind_src, kind_dst = flat[src].type, flat[dst].type
-        if kind_dst in ("Linear", "Affine"):
+        if SCHEMA[kind_dst].shape == "dense":
             preds = flat.predecessors(dst)
-            if len(preds) != 1 or flat[preds[0]].type not in ("Input", "CubaLIF"):
+            if len(preds) != 1 or SCHEMA[flat[preds[0]].type].category not in ("io", "neuron"):
                 raise LoweringError(
                     f"a projection takes one Input or CubaLIF as its source; it has {preds}",
                     node=dst,
@@ -210,7 +194,7 @@ def _raw_projections(flat: Graph, sizes: dict[str, int], source: str, n_in: int)
         if kind_dst == "Input":
             continue
         # kind_dst == "CubaLIF"
-        if kind_src in ("Linear", "Affine"):
+        if SCHEMA[kind_src].shape == "dense":
             node = flat[src]
             pre = flat.predecessors(src)[0]
             weight = np.asarray(node.weight, dtype=np.float64)
@@ -222,14 +206,14 @@ def _raw_projections(flat: Graph, sizes: dict[str, int], source: str, n_in: int)
                     field="weight",
                 )
             bias = None
-            if node.type == "Affine" and node.get("bias") is not None:
+            if node.get("bias") is not None:
                 bias = np.broadcast_to(
                     np.asarray(node.bias, dtype=np.float64).reshape(-1), (sizes[dst],)
                 ).copy()
             found.append(
                 {"name": src, "node": src, "source": pre, "target": dst, "w": weight, "bias": bias}
             )
-        elif kind_src in ("Input", "CubaLIF"):
+        elif SCHEMA[kind_src].category in ("io", "neuron"):
             if width(src) != sizes[dst]:
                 raise LoweringError(
                     f"a direct edge from {src!r} ({width(src)}) needs as many neurons; "
@@ -282,10 +266,10 @@ def _neuron_params(node, size: int, name: str, semantics: Semantics, notes: list
         "v_reset": field("v_reset", 0.0),
         "w_in": field("w_in", 1.0),
     }
-    for key, value in semantics.field_overrides("CubaLIF").items():
-        p[key] = np.broadcast_to(
-            np.asarray(resolve_field(value, p, semantics.dt), dtype=np.float64), (size,)
-        ).copy()
+    p = {
+        k: np.broadcast_to(np.asarray(v, dtype=np.float64), (size,)).copy()
+        for k, v in dynamics.effective_fields("CubaLIF", p, semantics).items()
+    }
     if knobs.reset == "subtract":
         p["v_reset"] = np.zeros(size)
         notes.append(
@@ -304,8 +288,7 @@ def _neuron_params(node, size: int, name: str, semantics: Semantics, notes: list
             node=name,
             field="v_reset",
         )
-    start = {"zero": np.zeros(size), "v_leak": p["v_leak"], "v_reset": p["v_reset"]}
-    p["v_start"] = start[knobs.v_init].copy()
+    p["v_start"] = np.broadcast_to(dynamics.start_voltage(p, knobs), (size,)).copy()
     if not np.all((p["v_start"] == p["v_leak"]) | (p["v_start"] == p["v_reset"])):
         notes.append(
             f"{name}: neurons start at {knobs.v_init} (the semantics' v_init), which is neither "
@@ -329,8 +312,7 @@ def _spike_gain(p: dict, semantics: Semantics, convention: str, name: str, notes
             f"{name}: time constants differ between neurons; input spikes arrive at one offset "
             f"({offset / semantics.dt:.4f} dt), so grid-time voltages are exact in the current only"
         )
-    amplitude = 1.0 / semantics.dt if semantics.spike_amplitude == "1/dt" else 1.0
-    return p["r"] * p["w_in"] * gains * amplitude, offset
+    return p["r"] * p["w_in"] * gains * dynamics.amplitude(semantics), offset
 
 
 def _check_time_constants(params: dict, speedup: float, notes: list[str]) -> None:
@@ -430,11 +412,11 @@ def _check_rows(pops: list[str], projections: list[Projection]) -> None:
     for pop in pops:
         incoming = [p for p in projections if p.target == pop]
         used = sum(p.pre * p.signs for p in incoming)
-        if used > LIMITS.rows_per_neuron:
+        if used > SPEC.limits["rows_per_neuron"]:
             parts = ", ".join(f"{p.name}: {p.pre} sources x {p.signs} signs" for p in incoming)
             raise LoweringError(
                 f"its neurons need {used} synapse rows ({parts}); a BrainScaleS-2 neuron has "
-                f"{LIMITS.rows_per_neuron}",
+                f"{SPEC.limits['rows_per_neuron']}",
                 node=pop,
             )
 

@@ -12,7 +12,8 @@ With ``scale = 63 / max|w|`` (the default) nothing saturates and the error is at
 count of clipped weights is reported. Projections that must share one weight unit (all inputs of a
 neuron share its synaptic-input calibration) take `shared_scale` of their matrices.
 
-This file is the ``bss2`` preset of weight quantization (`PRESET`): other passes call `quantize`.
+The quantization pass's ``bss2`` preset (`snnx.targets.bss2.target.BrainScaleS2.quantize_preset`)
+puts weights on this grid (7 bits: 6-bit magnitudes and a sign).
 
 >>> import numpy as np
 >>> qw = quantize(np.array([[0.5, -1.0], [0.25, 0.0]]))
@@ -32,16 +33,6 @@ from collections.abc import Iterable
 import numpy as np
 
 from snnx.targets.bss2.spec import LIMITS
-
-#: The bss2 weight format, for a generic quantization pass.
-PRESET = {
-    "bits": LIMITS.weight_bits,
-    "max": LIMITS.weight_max,
-    "sign": "split rows (excitatory, inhibitory)",
-    "rounding": "nearest, ties to even",
-    "saturate": True,
-    "scale": "per projection: max / max|w| unless given",
-}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -62,18 +62,21 @@ LIMITS = Limits()
 #: the threshold at ``CADC_HIGH`` (inside every calibrated range above).
 CADC_LOW, CADC_HIGH = 70, 150
 
+#: The node types lowering takes: spikes in, dense projections, current-based LIF populations.
+SUPPORTED = ("Input", "Output", "Linear", "Affine", "CubaLIF")
+
 SPEC = Spec(
     "BrainScaleS-2: 512 analog current-based LIF neurons in continuous time, 1000x accelerated; "
     "6-bit weights with sign per synapse row",
-    {
-        "neurons": LIMITS.neurons,
-        "rows_per_neuron": LIMITS.rows_per_neuron,
+    supported=SUPPORTED,
+    limits={"neurons": LIMITS.neurons, "rows_per_neuron": LIMITS.rows_per_neuron},
+    facts={
         "weight_bits": LIMITS.weight_bits,
         "weights": f"integers in [-{LIMITS.weight_max}, {LIMITS.weight_max}], split into "
         "excitatory and inhibitory rows",
         "speedup": LIMITS.speedup,
         "tau_mem_us": f"calibrated {LIMITS.tau_mem_calibrated_us}, hard {LIMITS.tau_mem_hard_us}",
         "tau_syn_us": f"calibrated {LIMITS.tau_syn_calibrated_us}, hard {LIMITS.tau_syn_hard_us}",
-        "nodes": "Input, Linear, Affine, CubaLIF, Output",
     },
+    capabilities=frozenset({"robustness"}),
 )

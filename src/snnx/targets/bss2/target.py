@@ -19,8 +19,9 @@ reference's clock (latency 0).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -41,6 +42,13 @@ class BrainScaleS2(Target):
 
     name = "bss2"
     spec = SPEC
+    #: 6-bit magnitudes per sign (excitatory and inhibitory rows), one scale per layer.
+    quantize_preset: ClassVar[Mapping[str, Any]] = {
+        "bits": 7,
+        "per": "tensor",
+        "power_of_two": False,
+        "state_bits": None,
+    }
 
     def lower(self, graph: Graph, semantics: Semantics, **options: Any) -> Lowered:
         """`snnx.targets.bss2.lower.lower`; calibrated-range warnings go to the notes only."""
@@ -71,7 +79,7 @@ class BrainScaleS2(Target):
         n: int,
         spread: Spread | float | None = None,
         **options: Any,
-    ) -> Robustness:
+    ) -> Robustness:  # the ``robustness`` capability (`Spec.capabilities`)
         """Monte-Carlo over ``n`` chip instances of the fixed-pattern mismatch model
         (`snnx.targets.bss2.mismatch.robustness`; what ``snnx verify --mismatch N`` reports)."""
         return robustness(lowered, inputs, n, spread, **options)

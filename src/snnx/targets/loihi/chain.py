@@ -31,15 +31,16 @@ import numpy as np
 
 from snnx.errors import GraphError, LoweringError
 from snnx.ir.graph import Graph
+from snnx.ir.schema import SCHEMA
 from snnx.ir.shapes import GraphShapes
 from snnx.semantics import Semantics
 from snnx.sim.ops.delay import steps_of
-from snnx.targets.loihi.linear import LINEAR_TYPES, Conv, apply_node, compose, conv_of
+from snnx.targets.loihi.linear import Conv, apply_node, compose, conv_of
 from snnx.targets.loihi.neurons import SPIKING_TYPES
+from snnx.targets.loihi.spec import SPEC
 
 #: The largest dense matrix (entries) a feed-forward map is materialised into.
 MAX_DENSE_ENTRIES = 1 << 27
-_CONV_TYPES = ("Conv2d", "SumPool2d", "AvgPool2d", "Scale")
 
 
 @dataclasses.dataclass
@@ -75,17 +76,8 @@ def spiking_chain(flat: Graph) -> list[str]:
         raise LoweringError(f"netx networks take one input; the graph has {flat.inputs}")
     if len(flat.outputs) != 1:
         raise LoweringError(f"netx networks have one output; the graph has {flat.outputs}")
-    chain = []
-    for name in flat.flow_order():
-        node = flat[name]
-        if node.type in SPIKING_TYPES:
-            chain.append(name)
-        elif node.type not in (*LINEAR_TYPES, "Input", "Output"):
-            raise LoweringError(
-                f"{node.type} cannot run on Loihi through netx: layers are dense, dense_rec or "
-                "conv synapses feeding spiking CUBA neurons (LIF, CubaLIF, IF)",
-                node=name,
-            )
+    SPEC.check_types(flat, "loihi")
+    chain = [name for name in flat.flow_order() if flat[name].type in SPIKING_TYPES]
     if not chain:
         raise LoweringError("the graph has no spiking layer (LIF, CubaLIF or IF) to lower")
     output = flat.outputs[0]
@@ -305,11 +297,16 @@ def _chain_of(flat: Graph, node: str, previous: str, inner: set[str]) -> list[st
         current = pred
 
 
+def _convolves(node) -> bool:
+    """Convolutions, pooling and per-channel scalings fold into one convolution."""
+    return SCHEMA[node.type].shape in ("conv", "pool") or node.type == "Scale"
+
+
 def _conv_chain(flat, shapes, node, previous, inner) -> tuple[Conv | None, str | None]:
     """The feed-forward chain as one convolution, when it is convolutions, pooling and
     per-channel scalings between images."""
     chain = _chain_of(flat, node, previous, inner)
-    if not chain or not all(flat[n].type in _CONV_TYPES for n in chain):
+    if not chain or not all(_convolves(flat[n]) for n in chain):
         return None, None
     if all(flat[n].type == "Scale" for n in chain):
         return None, None

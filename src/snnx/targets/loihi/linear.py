@@ -35,18 +35,7 @@ import numpy as np
 
 from snnx.errors import LoweringError
 from snnx.ir.node import Node
-
-#: Node types a segment between two spiking layers may hold.
-LINEAR_TYPES = (
-    "Affine",
-    "Linear",
-    "Scale",
-    "Conv2d",
-    "SumPool2d",
-    "AvgPool2d",
-    "Flatten",
-    "Delay",
-)
+from snnx.ir.schema import SCHEMA
 
 
 def per_dim(value, ndim: int = 2) -> tuple[int, ...]:
@@ -121,7 +110,7 @@ class Conv:
 def conv_of(node: Node, name: str, in_shape: Sequence[int]) -> Conv:
     """A ``Conv2d``, ``SumPool2d`` or ``AvgPool2d`` node as a `Conv` (padding strings resolved)."""
     f = node.fields
-    if node.type in ("SumPool2d", "AvgPool2d"):
+    if SCHEMA[node.type].category == "pool":
         return Conv.pool(
             in_shape[0], f["kernel_size"], f["stride"], f["padding"], node.type == "AvgPool2d"
         )
@@ -195,16 +184,17 @@ def apply_node(node: Node, x: np.ndarray, out_shape: Sequence[int], name: str, w
     identity here: its steps are kept apart)."""
     batch = x.shape[0]
     t = node.type
-    if t in ("Affine", "Linear"):
+    rule = SCHEMA[t].shape
+    if rule == "dense":
         y = x.reshape(batch, -1) @ np.asarray(node.weight, np.float64).T
-        if t == "Affine" and with_bias:
+        if "bias" in node.fields and with_bias:
             y = y + np.asarray(node.bias, np.float64).reshape(-1)
         return y.reshape(batch, *out_shape)
     if t == "Scale":
         return x * np.broadcast_to(np.asarray(node.scale, np.float64), x.shape[1:])
-    if t in ("Conv2d", "SumPool2d", "AvgPool2d"):
+    if rule in ("conv", "pool"):
         return conv_of(node, name, x.shape[1:]).apply(x, with_bias).reshape(batch, *out_shape)
-    if t in ("Flatten", "Delay"):
+    if SCHEMA[t].category in ("reshape", "delay"):
         return x.reshape(batch, *out_shape)
     raise LoweringError(
         f"{t} cannot sit between two Loihi layers (netx layers are dense, dense_rec or conv "

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.errors import LoweringError
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
@@ -130,7 +131,7 @@ class _Previous:
 def spike_amplitude(semantics: Semantics, type_name: str) -> float:
     """What one spike of a node of ``type_name`` (or one input event) is worth: 1 or 1/dt."""
     own = semantics if type_name == "Input" else semantics.for_type(type_name)
-    return 1.0 / own.dt if own.spike_amplitude == "1/dt" else 1.0
+    return dynamics.amplitude(own)
 
 
 def _bias_line(cubas: list[Cuba], feeds: list[Inbound]) -> tuple[list[bool], list[bool]]:

@@ -42,12 +42,15 @@ import math
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.errors import LoweringError
 from snnx.ir.node import Node
-from snnx.semantics import Semantics, resolve_field
+from snnx.ir.schema import types_where
+from snnx.semantics import Semantics
 from snnx.targets.loihi.quantize import decay, kept
 
-SPIKING_TYPES = ("LIF", "CubaLIF", "IF")
+#: What runs as a Loihi CUBA neuron: every spiking neuron primitive.
+SPIKING_TYPES = types_where(category="neuron", spiking=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,33 +70,27 @@ class Cuba:
     notes: tuple[str, ...]
 
 
-def _fields(node: Node, semantics: Semantics, size: int) -> dict[str, np.ndarray]:
-    """The node's fields with the semantics' field overrides applied, broadcast to the neurons."""
-    fields = dict(node.fields)
-    for key, value in semantics.field_overrides(node.type).items():
-        fields[key] = resolve_field(value, fields, semantics.dt)
+def _coefficients(node: Node, semantics: Semantics, size: int) -> dict[str, np.ndarray]:
+    """The node's step coefficients (`snnx.dynamics`, float64), one value per neuron."""
+    fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
     return {
-        key: np.broadcast_to(np.asarray(value, dtype=np.float64).reshape(-1), (size,))
-        if np.size(value) in (1, size)
-        else np.asarray(value, dtype=np.float64).reshape(-1)
-        for key, value in fields.items()
+        k: np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (size,))
+        if np.size(v) in (1, size)
+        else np.asarray(v, np.float64).reshape(-1)
+        for k, v in dynamics.coefficients(node.type, fields, semantics).items()
     }
 
 
-def _leaky(tau: np.ndarray, dt: float, integrator: str, name: str, field: str):
-    """``(keep, gain)`` of one step of ``tau dv/dt = -v + x`` (gain without r)."""
-    ratio = dt / tau
-    if integrator == "euler":
-        if np.any(ratio > 1):
-            raise LoweringError(
-                f"an Euler step of dt={dt:g} s exceeds {field}={float(tau.min()):g} s: the decay "
-                "1 - dt/tau would be negative, which Loihi cannot hold",
-                node=name,
-                field=field,
-            )
-        return 1.0 - ratio, ratio
-    keep = np.exp(-ratio)
-    return keep, (1.0 - keep) if integrator == "exact" else ratio
+def _check_decay(keep: np.ndarray, dt: float, name: str, field: str) -> None:
+    """An Euler step longer than the time constant has a negative decay: refused."""
+    if np.any(keep < 0):
+        tau = dt / (1.0 - float(np.min(keep)))
+        raise LoweringError(
+            f"an Euler step of dt={dt:g} s exceeds {field}={tau:g} s: the decay "
+            "1 - dt/tau would be negative, which Loihi cannot hold",
+            node=name,
+            field=field,
+        )
 
 
 def _shared_decay(keep: np.ndarray, name: str, field: str, what: str) -> tuple[int, str | None]:
@@ -127,21 +124,17 @@ def cuba_neuron(name: str, node: Node, semantics: Semantics, size: int | None = 
     own = semantics.for_type(node.type)
     if size is None:
         size = max(int(np.size(v)) for v in node.fields.values())
-    p = _fields(node, semantics, size)
-    _check_knobs(name, node, own, p)
+    q = _coefficients(node, semantics, size)
+    _check_knobs(name, node, own, q)
     notes: list[str] = []
-    shift = 0
-    if own.spike_output == "next-step":
-        shift += 1
-    dt, integrator = own.dt, own.integrator
-    zeros = np.zeros(size)
-    if node.type == "IF":
-        keep_u, keep_v, gain, leak = 0.0, np.ones(size), dt * p["r"], zeros
-    elif node.type == "LIF":
-        keep_v, g = _leaky(p["tau"], dt, integrator, name, "tau")
-        keep_u, gain, leak = 0.0, p["r"] * g, p["v_leak"] * (1.0 - keep_v)
+    shift = 1 if own.spike_output == "next-step" else 0
+    field = "tau_mem" if node.type == "CubaLIF" else "tau"
+    keep_v, keep_u = q["A"], 0.0
+    _check_decay(keep_v, own.dt, name, field)
+    if node.type != "CubaLIF":
+        gain, leak = q["B"], q["C"]
     else:
-        if integrator == "exact":
+        if own.integrator == "exact":
             raise LoweringError(
                 "the exact CubaLIF step adds the input to v directly as well as through the "
                 "current; Loihi's neuron only integrates its current (use the euler or "
@@ -149,17 +142,17 @@ def cuba_neuron(name: str, node: Node, semantics: Semantics, size: int | None = 
                 node=name,
                 field="integrator",
             )
-        if np.any(p["v_leak"] != 0):
+        if np.any(q["C"] != 0):
+            v_leak = q["C"] / (1.0 - q["A"])
             raise LoweringError(
-                f"v_leak={float(np.max(np.abs(p['v_leak']))):g}: a CubaLIF's constant drive of v "
+                f"v_leak={float(np.max(np.abs(v_leak))):g}: a CubaLIF's constant drive of v "
                 "alone has no Loihi counterpart (it would have to enter through the current)",
                 node=name,
                 field="v_leak",
             )
-        keep_u, gain_s = _leaky(p["tau_syn"], dt, integrator, name, "tau_syn")
-        keep_v, gain_m = _leaky(p["tau_mem"], dt, integrator, name, "tau_mem")
-        w_in = p.get("w_in", np.ones(size))
-        gain, leak = (w_in * gain_s) * (p["r"] * gain_m), zeros
+        keep_u = q["As"]
+        _check_decay(keep_u, own.dt, name, "tau_syn")
+        gain, leak = q["Bs"] * (q["Bn"] + q["Bi"]), np.zeros(size)
         if own.current == "previous":
             shift += 1
     if node.type == "CubaLIF":
@@ -167,7 +160,6 @@ def cuba_neuron(name: str, node: Node, semantics: Semantics, size: int | None = 
         notes += [note] if note else []
     else:
         i_decay = 4096
-    field = "tau_mem" if node.type == "CubaLIF" else "tau"
     v_decay, note = _shared_decay(np.asarray(keep_v), name, field, "vDecay")
     notes += [note] if note else []
     if own.threshold == ">=":
@@ -181,14 +173,14 @@ def cuba_neuron(name: str, node: Node, semantics: Semantics, size: int | None = 
         i_decay=i_decay,
         v_decay=v_decay,
         gain=np.asarray(gain, dtype=np.float64),
-        threshold=np.asarray(p["v_threshold"], dtype=np.float64),
+        threshold=np.asarray(q["v_threshold"], dtype=np.float64),
         leak=np.asarray(leak, dtype=np.float64),
         shift=shift,
         notes=tuple(notes),
     )
 
 
-def _check_knobs(name: str, node: Node, own: Semantics, p: dict[str, np.ndarray]) -> None:
+def _check_knobs(name: str, node: Node, own: Semantics, q: dict[str, np.ndarray]) -> None:
     """Refuse the semantics Loihi's CUBA neuron cannot reproduce."""
     if own.reset == "subtract":
         raise LoweringError(
@@ -198,7 +190,7 @@ def _check_knobs(name: str, node: Node, own: Semantics, p: dict[str, np.ndarray]
             node=name,
             field="reset",
         )
-    v_reset = p.get("v_reset", np.zeros(1))
+    v_reset = q["v_reset"]
     if np.any(v_reset != 0):
         raise LoweringError(
             f"v_reset={float(np.max(np.abs(v_reset))):g}: Loihi resets v to 0",
@@ -217,13 +209,13 @@ def _check_knobs(name: str, node: Node, own: Semantics, p: dict[str, np.ndarray]
             node=name,
             field="v_min",
         )
-    if own.v_init == "v_leak" and np.any(p.get("v_leak", np.zeros(1)) != 0):
+    if np.any(q["v0"] != 0):
         raise LoweringError(
-            "v starts at v_leak != 0; Loihi's neurons start at 0", node=name, field="v_init"
+            f"v starts at {own.v_init} != 0; Loihi's neurons start at 0", node=name, field="v_init"
         )
-    if np.any(p["v_threshold"] <= 0):
+    if np.any(q["v_threshold"] <= 0):
         raise LoweringError(
-            f"v_threshold={float(np.min(p['v_threshold'])):g}: Loihi needs positive thresholds",
+            f"v_threshold={float(np.min(q['v_threshold'])):g}: Loihi needs positive thresholds",
             node=name,
             field="v_threshold",
         )

@@ -27,8 +27,8 @@ from snnx.targets.loihi.spec import SPEC
 
 def resources(program: Program) -> dict[str, Any]:
     """Totals and a per-layer breakdown (see the module docstring)."""
-    per_core_neurons = SPEC.limits["neurons_per_core"]
-    per_core_bytes = SPEC.limits["synapse_bytes_per_core"]
+    per_core_neurons = SPEC.facts["neurons_per_core"]
+    per_core_bytes = SPEC.facts["synapse_bytes_per_core"]
     rows = []
     for layer in program.layers:
         weight = np.asarray(layer.weight)

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,6 +30,13 @@ class LoihiTarget(Target):
 
     name = "loihi"
     spec = SPEC
+    #: 8-bit weight mantissas sharing a power-of-two exponent per layer, 24-bit states.
+    quantize_preset: ClassVar[Mapping[str, Any]] = {
+        "bits": 8,
+        "per": "tensor",
+        "power_of_two": True,
+        "state_bits": 24,
+    }
 
     def lower(self, graph: Graph, semantics: Semantics, **options: Any) -> Lowered:
         """See `snnx.targets.loihi.lower.lower`."""

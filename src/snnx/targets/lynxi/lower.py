@@ -4,7 +4,7 @@ The graph is flattened and scheduled as the reference simulator schedules it lay
 (`snnx.sim.plan.Plan` with every stateless layer over the whole folded sequence, neurons and
 recurrent groups stepped in time). Each node becomes a `Step` whose tensors are rounded once to
 float16 (`quantize.to_float16`): weights as they are, neurons as the coefficients of their affine
-step computed in float64 (`coefficients`). Limits (`spec`) are checked on the way, each failure a
+step computed in float64 (`snnx.dynamics.coefficients`). Limits (`spec`) are checked on the way, each failure a
 `LoweringError` naming the node and the numbers.
 
 >>> import snnx
@@ -21,17 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.errors import LoweringError
 from snnx.ir.graph import Graph
+from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 from snnx.targets.base import input_name
 from snnx.targets.lynxi import spec
-from snnx.targets.lynxi.coefficients import neuron_coefficients
 from snnx.targets.lynxi.program import Program, Segment, Step
 from snnx.targets.lynxi.quantize import rounding, to_float16
-
-_NEURONS = ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF")
-_SPIKING = ("IF", "LIF", "CubaLIF")
 
 
 def lower_program(
@@ -52,14 +50,8 @@ def lower_program(
     plan = Plan.build(graph, hoist_from=0)
     flat, shapes = plan.graph, plan.shapes
     source = input_name(flat)
+    spec.SPEC.check_types(flat, "lynxi")
     for name in flat:
-        node = flat[name]
-        if node.type not in spec.NODE_TYPES:
-            raise LoweringError(
-                f"{node.type} is not supported by the lynxi target "
-                f"(supported: {', '.join(spec.NODE_TYPES)})",
-                node=name,
-            )
         for side in ("input", "output"):
             shape = getattr(shapes[name], side)
             if shape is not None and 1 + len(shape) > spec.MAX_RANK:
@@ -82,7 +74,7 @@ def lower_program(
     steps_by_name: dict[str, Step] = {}
     for name in flat.flow_order():
         node = flat[name]
-        if node.type in ("Input", "Output"):
+        if SCHEMA[node.type].category == "io":
             continue
         steps_by_name[name] = _step(name, node, flat, shapes, semantics, report)
     schedule = tuple(
@@ -110,12 +102,8 @@ def lower_program(
         batch=int(batch),
     )
     usage = resources(program)
-    for key, limit, dense in (
-        ("neurons", spec.MAX_NEURONS, spec.DENSE_NEURONS),
-        ("synapses", spec.MAX_SYNAPSES, spec.DENSE_SYNAPSES),
-    ):
-        if usage[key] > limit:
-            raise LoweringError(f"{usage[key]:,} {key} exceed one KA200's {limit:,}")
+    spec.SPEC.enforce({k: usage[k] for k in ("neurons", "synapses")}, target="lynxi")
+    for key, dense in (("neurons", spec.DENSE_NEURONS), ("synapses", spec.DENSE_SYNAPSES)):
         if usage[key] > dense:
             notes.append(f"{usage[key]:,} {key}: more than dense mode's {dense:,} (sparse mode)")
     notes.append(
@@ -187,24 +175,24 @@ def _half(values, name: str, field: str, report: _Report, coefficient: bool = Fa
 
 
 def _amplitude(semantics: Semantics, where: str, report: _Report) -> float | None:
-    if semantics.spike_amplitude != "1/dt":
-        return None
-    return float(_half(1.0 / semantics.dt, where, "spike_amplitude", report))
+    amplitude = dynamics.amplitude(semantics)
+    return None if amplitude == 1.0 else float(_half(amplitude, where, "spike_amplitude", report))
 
 
 def _step(name, node, graph, shapes, semantics, report) -> Step:
     kind = node.type
+    rule = SCHEMA[kind].shape
     shape_in, shape_out = tuple(shapes[name].input), tuple(shapes[name].output)
     f = node.fields
     attributes: dict[str, Any] = {}
     tensors: dict[str, np.ndarray] = {}
-    if kind in ("Affine", "Linear"):
+    if rule == "dense":
         op = "dense"
         tensors["weight"] = _half(f["weight"], name, "weight", report)
-        if kind == "Affine":
+        if "bias" in f:
             bias = np.broadcast_to(np.asarray(f["bias"], np.float64), shape_out)
             tensors["bias"] = _half(bias, name, "bias", report)
-    elif kind in ("Conv1d", "Conv2d"):
+    elif rule == "conv":
         op = "conv"
         weight = np.asarray(f["weight"])
         ndim = weight.ndim - 2
@@ -219,7 +207,7 @@ def _step(name, node, graph, shapes, semantics, report) -> Step:
         tensors["weight"] = _half(weight, name, "weight", report)
         bias = np.broadcast_to(np.asarray(f["bias"], np.float64), (weight.shape[0],))
         tensors["bias"] = _half(bias, name, "bias", report)
-    elif kind in ("SumPool2d", "AvgPool2d"):
+    elif rule == "pool":
         op = "pool"
         kernel, stride = _per_dim(f["kernel_size"], 2), _per_dim(f["stride"], 2)
         padding = _per_dim(f["padding"], 2)
@@ -266,12 +254,17 @@ def _step(name, node, graph, shapes, semantics, report) -> Step:
 
 def _neuron(name, node, shape, semantics, report) -> tuple[dict, dict]:
     own = semantics.for_type(node.type)
-    kind, exact = neuron_coefficients(node, semantics, shape)
+    kind = SCHEMA[node.type].neuron
+    fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
+    exact = {
+        k: np.broadcast_to(np.asarray(v, np.float64), shape)
+        for k, v in dynamics.coefficients(node.type, fields, semantics).items()
+    }
     half = {
         k: _half(v, name, k, report, coefficient=k not in ("v_threshold", "v_reset", "v0"))
         for k, v in exact.items()
     }
-    spiking = node.type in _SPIKING
+    spiking = SCHEMA[node.type].spiking
 
     def used(*names: str) -> list[list]:
         return [[k, var] for k, var in names if np.any(half[k] != 0)]
@@ -286,7 +279,7 @@ def _neuron(name, node, shape, semantics, report) -> tuple[dict, dict]:
     voltage = attributes["voltage_terms"]
     keep = {k for k, _ in voltage} | ({"As", "Bs"} if kind == "cuba" else set()) | {"v0"}
     if spiking:
-        carries = own.reset_timing == "next-step" or own.spike_output == "next-step"
+        carries = dynamics.carries_last(own)
         attributes.update(
             compare=own.threshold,
             reset=own.reset,

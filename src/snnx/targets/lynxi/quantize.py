@@ -8,7 +8,8 @@ numbers), normal numbers from ``2^-14`` (6.1e-5) to 65504, and subnormals down t
 infinite: that is an error naming the node and field, never a silent ``inf``. Values below
 ``2^-25`` become zero; `rounding` counts them.
 
-The generic quantization pass uses this as its ``lynxi`` preset (`PRESET`).
+The quantization pass's ``lynxi`` preset (`snnx.targets.lynxi.target.Lynxi.quantize_preset`)
+rounds with `to_float16`.
 
 >>> to_float16([0.1, 1.0, 2.5e-3]).tolist()
 [0.0999755859375, 1.0, 0.0025005340576171875]
@@ -77,8 +78,3 @@ def rounding(values: ArrayLike, rounded: np.ndarray) -> Rounding:
         flushed=int(np.count_nonzero(nonzero & (back == 0))),
         subnormal=int(np.count_nonzero((back != 0) & (np.abs(back) < tiny))),
     )
-
-
-#: The ``lynxi`` preset of the generic quantization pass: a pure array -> array function and the
-#: dtype it produces.
-PRESET = {"name": "lynxi", "dtype": "float16", "quantize": to_float16}

@@ -20,7 +20,7 @@ arithmetic it can reproduce bit for bit; see FORMAT.md):
 - at most `MAX_STEPS` time steps, because the TorchScript module is unrolled over time;
 - every weight and neuron coefficient must be finite in float16 (``|x| <= 65504``).
 
->>> SPEC.limits["tensor_rank"]
+>>> SPEC.facts["tensor_rank"]
 '<= 4, batch folded into time: (T*B, C, H, W) [documented]'
 >>> "Delay" in NODE_TYPES
 False
@@ -71,7 +71,9 @@ SPEC = Spec(
         "Lynxi KA200 (via lyngor): float16, fixed time steps, batch folded into time, "
         "TorchScript + JSON + float16 BIN"
     ),
-    limits={
+    supported=tuple(NODE_TYPES),
+    limits={"neurons": MAX_NEURONS, "synapses": MAX_SYNAPSES, "steps": MAX_STEPS},
+    facts={
         "precision": "float16 values [documented]; float32 sums inside products [snnx]",
         "tensor_rank": f"<= {MAX_RANK}, batch folded into time: (T*B, C, H, W) [documented]",
         "in_place_ops": "none [documented]",
@@ -80,7 +82,6 @@ SPEC = Spec(
         "neurons": f"<= {MAX_NEURONS:,} ({DENSE_NEURONS:,} in dense mode) [documented]",
         "synapses": f"<= {MAX_SYNAPSES:,} ({DENSE_SYNAPSES:,} in dense mode) [documented]",
         "value_range": f"|weight|, |coefficient| <= {FLOAT16_MAX:g} [float16]",
-        "node_types": ", ".join(NODE_TYPES) + " [snnx]",
         "inputs_outputs": "one Input, one Output fed by one node [snnx]",
     },
 )

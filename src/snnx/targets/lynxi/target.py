@@ -18,8 +18,9 @@ float16 first flips a spike.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from snnx.errors import LoweringError
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
 from snnx.targets.base import LayerMap, Lowered, Target
+from snnx.targets.lynxi.quantize import to_float16
 from snnx.targets.lynxi.spec import DEFAULT_BATCH, DEFAULT_STEPS, SPEC
 
 
@@ -35,6 +37,12 @@ class Lynxi(Target):
 
     name = "lynxi"
     spec = SPEC
+    #: float16 everywhere: every real field rounded once, an overflow an error.
+    quantize_preset: ClassVar[Mapping[str, Any]] = {
+        "round": to_float16,
+        "round_name": "float16",
+        "relative_error_bound": 2.0**-11,
+    }
 
     def lower(
         self,

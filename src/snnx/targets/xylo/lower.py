@@ -36,19 +36,19 @@ from typing import Any
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.errors import LoweringError
 from snnx.ir.graph import Graph
-from snnx.semantics import Semantics, resolve_field
-from snnx.sim.ops.neurons import cuba_coefficients, leaky_coefficients
+from snnx.ir.schema import SCHEMA, SPIKING_NEURONS
+from snnx.semantics import Semantics
 from snnx.targets.base import LayerMap, Lowered, input_name
 from snnx.targets.xylo import decay
 from snnx.targets.xylo.program import Block, XyloProgram
 from snnx.targets.xylo.quantize import MAX_THRESHOLD, quantize
-from snnx.targets.xylo.spec import Chip
+from snnx.targets.xylo.spec import SUPPORTED, Chip
 
-NEURONS = ("CubaLIF", "LIF", "IF")
-WEIGHTS = ("Linear", "Affine")
-SUPPORTED = ("Input", "Output", *WEIGHTS, *NEURONS, "LI")
+#: The populations Xylo runs: its spiking neuron types.
+NEURONS = tuple(t for t in SUPPORTED if t in SPIKING_NEURONS)
 
 
 @dataclasses.dataclass
@@ -123,7 +123,7 @@ def lower(
     """
     flat = graph.flatten()
     shapes = flat.check()
-    _refuse_unsupported(flat, chip)
+    _refuse_unsupported(flat, chip, target)
     if semantics.spike_output == "next-step" or any(
         semantics.for_type(t).spike_output == "next-step" for t in NEURONS
     ):
@@ -199,14 +199,8 @@ def lower(
 # -- structure -----------------------------------------------------------------------------------
 
 
-def _refuse_unsupported(flat: Graph, chip: Chip) -> None:
-    odd = {name: node.type for name, node in flat.nodes.items() if node.type not in SUPPORTED}
-    if odd:
-        listing = ", ".join(f"{name} ({kind})" for name, kind in odd.items())
-        raise LoweringError(
-            f"{chip.name} cannot run node types {sorted(set(odd.values()))}: {listing}; "
-            f"supported: {', '.join(SUPPORTED)}"
-        )
+def _refuse_unsupported(flat: Graph, chip: Chip, target: str) -> None:
+    chip.spec(chip.name).check_types(flat, target)
     outputs = flat.outputs
     if len(outputs) != 1:
         raise LoweringError(f"Xylo targets take one Output; the graph has {outputs}")
@@ -242,9 +236,9 @@ def _connections(flat: Graph, pops: dict[str, Population], source: str) -> list[
                 )
             links.append(Connection(name, dst, synapse, np.eye(n_dst), None, delay, (name, *tail)))
             return
-        if node.type in WEIGHTS:
+        if SCHEMA[node.type].shape == "dense":
             weight = np.asarray(node.weight, np.float64)
-            bias = np.asarray(node.bias, np.float64) if node.type == "Affine" else None
+            bias = np.asarray(node.bias, np.float64) if "bias" in node.fields else None
             for i, src in enumerate(flat.predecessors(name)):
                 if flat[src].type != "Input" and src not in pops:
                     raise LoweringError(
@@ -355,64 +349,44 @@ def _layout(hidden, links, source, out_pop, latency) -> list[str]:
 # -- parameters ----------------------------------------------------------------------------------
 
 
-def _fields(name: str, flat: Graph, semantics: Semantics, size: int) -> dict[str, np.ndarray]:
+def _coefficients(name: str, flat: Graph, semantics: Semantics, size: int) -> dict[str, np.ndarray]:
+    """The node's step coefficients (`snnx.dynamics`, float64), one value per neuron."""
     node = flat[name]
-    fields = dict(node.fields)
-    for key, value in semantics.field_overrides(node.type).items():
-        fields[key] = resolve_field(value, fields, semantics.dt)
+    fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
     return {
-        k: np.broadcast_to(np.asarray(v, np.float64), (size,)).copy() for k, v in fields.items()
+        k: np.broadcast_to(np.asarray(v, np.float64), (size,)).copy()
+        for k, v in dynamics.coefficients(node.type, fields, semantics).items()
     }
 
 
 def _population(name: str, flat: Graph, size: int, semantics: Semantics) -> Population:
     node_type = flat[name].type
-    s = semantics.for_type(node_type)
-    p = _fields(name, flat, semantics, size)
+    q = _coefficients(name, flat, semantics, size)
     zeros = np.zeros(size)
     synapses: dict[str | None, Synapse] = {}
-    if node_type == "CubaLIF":
-        c = {
-            k: np.broadcast_to(np.asarray(v, np.float64), (size,))
-            for k, v in cuba_coefficients(p, s.dt, s.integrator, s.current).items()
-        }
-        charge = c["Bx"] + (c["Bn"] + c["Bi"]) * c["Bs"] / (1.0 - c["As"])
-        synapses[None] = Synapse(c["As"], charge, zeros)
-        decay_mem, drive = c["A"], c["C"]
+    if SCHEMA[node_type].neuron == "cuba":
+        charge = q["Bx"] + (q["Bn"] + q["Bi"]) * q["Bs"] / (1.0 - q["As"])
+        synapses[None] = Synapse(q["As"], charge, zeros)
     else:
-        if node_type == "LIF":
-            a, b, drive = (
-                np.broadcast_to(np.asarray(v, np.float64), (size,))
-                for v in leaky_coefficients(p["tau"], p["r"], p["v_leak"], s.dt, s.integrator)
-            )
-        else:  # IF
-            a, b, drive = np.ones(size), s.dt * p["r"], zeros
-        decay_mem = a
-        synapses[None] = Synapse(None, b, zeros)
+        synapses[None] = Synapse(None, q["B"], zeros)
         for pred in flat.predecessors(name):
             if flat[pred].type == "LI" and pred not in synapses:
-                li = _fields(pred, flat, semantics, size)
-                t = semantics.for_type("LI")
-                a_s, b_s, c_s = (
-                    np.broadcast_to(np.asarray(v, np.float64), (size,))
-                    for v in leaky_coefficients(
-                        li["tau"], li["r"], li["v_leak"], t.dt, t.integrator
-                    )
+                li = _coefficients(pred, flat, semantics, size)
+                keep = 1.0 - li["A"]
+                synapses[pred] = Synapse(
+                    li["A"], q["B"] * li["B"] / keep, q["B"] * li["C"] / keep, pred
                 )
-                synapses[pred] = Synapse(a_s, b * b_s / (1.0 - a_s), b * c_s / (1.0 - a_s), pred)
-    v_leak = p.get("v_leak", zeros)
-    start = {"zero": zeros, "v_leak": v_leak, "v_reset": p.get("v_reset", zeros)}[s.v_init]
     return Population(
         node=name,
         type=node_type,
         size=size,
-        decay_mem=np.asarray(decay_mem, np.float64),
-        threshold=p["v_threshold"],
-        drive=np.asarray(drive, np.float64),
+        decay_mem=q["A"],
+        threshold=q["v_threshold"],
+        drive=q["C"],
         synapses=synapses,
-        reset=s.reset,
-        v_reset=p.get("v_reset", zeros),
-        v_start=start,
+        reset=semantics.for_type(node_type).reset,
+        v_reset=q["v_reset"],
+        v_start=q["v0"],
     )
 
 
@@ -511,7 +485,7 @@ def _program(chip, pops, links, source, n_in, out_pop, order, latency, semantics
 
 def float_form(chip, pops, links, source, n_in, out_pop, order, semantics) -> FloatForm:
     """Xylo's parameters as floats (see the module docstring), before `quantize`."""
-    amplitude = 1.0 / semantics.dt if semantics.spike_amplitude == "1/dt" else 1.0
+    amplitude = dynamics.amplitude(semantics)
     start, at = {}, 0
     for name in order:
         start[name] = at
@@ -665,7 +639,7 @@ def _semantics_notes(pops, links, semantics: Semantics) -> list[str]:
             "(responses come one step earlier)"
         )
     for pop in pops.values():
-        if pop.type in ("LIF", "IF") and any(
+        if SCHEMA[pop.type].neuron != "cuba" and any(
             x.dst == pop.node and x.synapse is None for x in links
         ):
             notes.append(

@@ -35,6 +35,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from snnx.targets.base import Spec
+
+#: What lowers: spiking populations (``LI`` only as a synaptic filter in front of one), dense
+#: weights, one Input and one Output.
+SUPPORTED = ("Input", "Output", "Linear", "Affine", "CubaLIF", "LIF", "IF", "LI")
 #: int16 range of states, thresholds and biases
 STATE_MIN, STATE_MAX = -(2**15), 2**15 - 1
 #: int8 range of weights
@@ -62,18 +67,25 @@ class Chip:
     input_projection: int
     output_projection: int
 
-    def limits(self) -> dict[str, Any]:
-        """What `snnx targets` lists."""
+    def limits(self) -> dict[str, int]:
+        """The sizes lowering checks (`snnx.targets.base.Spec.limits`)."""
         return {
-            "chip": f"{self.name} ({self.rockpool})",
             "inputs": self.inputs,
             "hidden_neurons": self.hidden,
             "output_neurons": self.outputs,
             "synaptic_states": self.synapses,
             "fan_out": self.max_fan_out,
             "recurrent_weights": self.recurrent_weights,
-            "input_projection": f"first {self.input_projection} hidden neurons",
-            "output_projection": f"last {self.output_projection} hidden neurons",
+            "input_projection": self.input_projection,
+            "output_projection": self.output_projection,
+        }
+
+    def facts(self) -> dict[str, Any]:
+        """What else `snnx targets` lists."""
+        return {
+            "chip": f"{self.name} ({self.rockpool})",
+            "projections": f"input to the first {self.input_projection} hidden neurons, output "
+            f"from the last {self.output_projection}",
             "weights": f"int8 << shift (0..{SHIFT_MAX}) per matrix",
             "states": "int16, saturating",
             "threshold": "int16",
@@ -83,6 +95,10 @@ class Chip:
             f"{MAX_HIDDEN_SPIKES}, output {MAX_OUTPUT_SPIKES}",
             "neurons": "CubaLIF, LIF, IF (one recurrent hidden population, one output population)",
         }
+
+    def spec(self, description: str) -> Spec:
+        """This chip's `Spec`."""
+        return Spec(description, SUPPORTED, self.limits(), self.facts())
 
 
 AUDIO2 = Chip(

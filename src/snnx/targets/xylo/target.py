@@ -7,14 +7,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from snnx import dynamics
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
-from snnx.targets.base import Lowered, Spec, Target
+from snnx.targets.base import Lowered, Target
 from snnx.targets.xylo import artifact
 from snnx.targets.xylo.lower import lower
 from snnx.targets.xylo.numerics import simulate
@@ -25,11 +27,19 @@ from snnx.targets.xylo.spec import Chip
 class XyloTarget(Target):
     """A Xylo chip: `lower.lower`, `numerics.simulate`, `artifact.write`."""
 
+    #: int8 weights with a weight shift (a power of two), int16 thresholds and states.
+    quantize_preset: ClassVar[Mapping[str, Any]] = {
+        "bits": 8,
+        "per": "tensor",
+        "power_of_two": True,
+        "state_bits": 16,
+    }
+
     def __init__(self, name: str, chip: Chip, alias_of: str | None = None) -> None:
         self.name = name
         self.chip = chip
         what = f"SynSense {chip.name} ({chip.rockpool}) via Rockpool's XyloSim specification"
-        self.spec = Spec(f"{what}{f'; same as {alias_of}' if alias_of else ''}", chip.limits())
+        self.spec = chip.spec(f"{what}{f'; same as {alias_of}' if alias_of else ''}")
 
     def lower(self, graph: Graph, semantics: Semantics, **options: Any) -> Lowered:
         """See `snnx.targets.xylo.lower.lower` (option ``max_threshold``)."""
@@ -42,7 +52,7 @@ class XyloTarget(Target):
         inputs = np.asarray(inputs)
         raster = inputs.reshape(inputs.shape[0], inputs.shape[1], -1)
         result = simulate(program, raster)
-        amplitude = 1.0 / lowered.semantics.dt if lowered.semantics.spike_amplitude == "1/dt" else 1
+        amplitude = dynamics.amplitude(lowered.semantics)
         out = {}
         for block in program.blocks:
             spikes = result["out_spikes" if block.output else "hidden_spikes"]
