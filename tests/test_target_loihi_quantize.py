@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -101,6 +101,7 @@ def test_dense_layers_get_weights_netx_applies_exactly_within_half_a_step(q, rel
 
 @settings(max_examples=150, deadline=None)
 @given(matrices, matrices)
+@example(np.array([[2.375]]), np.array([[-18.25, -0.5]]))  # halves of opposite sign modes
 def test_dense_rec_layers_get_weights_netx_applies_exactly(a, b):
     if a.shape[0] != b.shape[0] or not (np.any(a) or np.any(b)):
         return

@@ -11,7 +11,7 @@ report (``resources.json``) into ``DIR``, each file atomically, and returns a `C
 ...     sorted(p.name for p in done.files)
 ['lowered.nir', 'model.net', 'resources.json']
 >>> done.resources["neurons"]
-45
+46
 """
 
 from __future__ import annotations
