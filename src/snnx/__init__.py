@@ -33,6 +33,11 @@ _LAZY = {
     "to_torch": "snnx.convert.torch_export",
     "to_equinox": "snnx.convert.jax_export",
     "from_equinox": "snnx.convert.jax_import",
+    "from_spyx": "snnx.convert.jax_import",
+    "from_snnax": "snnx.convert.snnax_import",
+    "from_slax": "snnx.convert.slax_import",
+    "to_snnax": "snnx.convert.snnax_export",
+    "to_slax": "snnx.convert.slax_export",
 }
 
 __all__ = [*_LAZY, "__version__"]

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from snnx.convert._base import ConversionError, Requirements
+from snnx.convert._base import ConversionError, Requirements, threshold_rule
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.semantics import Semantics
@@ -316,18 +316,6 @@ def _split(node: Node, sizes: Sequence[int], name: str) -> list[Node]:
 # -- neurons --------------------------------------------------------------------------------
 
 
-def _threshold_rule(spike_fn: Any, name: str) -> str:
-    """``>=`` or ``>``, from what the spike function does at 0 (it must be a step)."""
-    import jax.numpy as jnp
-
-    probe = np.asarray(spike_fn(jnp.asarray([-1e-3, 0.0, 1e-3], jnp.float32)))
-    if probe.tolist() == [0.0, 1.0, 1.0]:
-        return ">="
-    if probe.tolist() == [0.0, 0.0, 1.0]:
-        return ">"
-    raise ConversionError(f"the spike function is not a step (gives {probe.tolist()})", node=name)
-
-
 def _decays(layer: Any, count: int, shape: tuple[int, ...], name: str) -> list[np.ndarray]:
     """The layer's first ``count`` decay constants, clamped to [0.5, 1] as SNNAX does."""
     data = layer.decay_constants
@@ -404,7 +392,7 @@ def _neuron(layer: Any, name: str, shape: tuple[int, ...], req: Requirements) ->
         )
     _check_rest(layer, shape, name)
     threshold = float(np.asarray(layer.threshold))
-    rule = _threshold_rule(layer.spike_fn, name)
+    rule = threshold_rule(layer.spike_fn, name)
     reset, v_reset = _reset(layer, kind, threshold, name)
     fire = dict(v_threshold=np.full(shape, threshold), v_reset=np.full(shape, v_reset))
     if kind == "SimpleLIF":
