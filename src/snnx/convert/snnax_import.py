@@ -115,6 +115,10 @@ def from_snnax(model: Any, sample: Any, *, dt: float = 1e-4) -> Graph:
         layers, sources, external = [model], [[]], [[0]]
     else:
         raise ConversionError(f"not a SNNAX model: {type(model).__name__}")
+    for i, layer in enumerate(layers):
+        kind = type(layer).__name__
+        if kind in REFUSED:
+            raise ConversionError(f"SNNAX {kind} has no NIR equivalent: {REFUSED[kind]}", node=str(i))
     if any(i != 0 for ids in external for i in ids):
         raise ConversionError("only models with one external input are supported")
     builder = _Builder(layers, sources, external, shape, Requirements(dt=dt, base={PROFILE: BASE}))
@@ -206,8 +210,6 @@ class _Builder:
     def _add_layer(self, i: int, delay: int) -> list[str]:
         layer, name = self.layers[i], str(i)
         kind = type(layer).__name__
-        if kind in REFUSED:
-            raise ConversionError(f"SNNAX {kind} has no NIR equivalent: {REFUSED[kind]}", node=name)
         n_inputs = len(self.sources[i]) + len(self.external[i])
         if n_inputs == 0:
             raise ConversionError("the layer has no inputs", node=name)
