@@ -101,4 +101,6 @@ def threshold_rule(spike_fn: Any, layer: str) -> str:
         return ">="
     if probe == [0.0, 0.0, 1.0]:
         return ">"
-    raise ConversionError(f"the spike function is not a step from 0 to 1 (gives {probe})", node=layer)
+    raise ConversionError(
+        f"the spike function is not a step from 0 to 1 (gives {probe})", node=layer
+    )

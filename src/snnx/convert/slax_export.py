@@ -29,20 +29,13 @@ import numpy as np
 
 from snnx.convert._base import ConversionError
 from snnx.convert._stepping import SLOPE, OpCell, Steps
-from snnx.convert.snnax_export import _plain_spiking, fields_in_effect, uniform
+from snnx.convert.snnax_export import _plain_spiking, _Static, fields_in_effect, uniform
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
 from snnx.sim.ops.neurons import leaky_coefficients
 
 #: How close a gain must be to 1 (relative) for Slax's own LIF to be used.
 RTOL = 1e-6
-
-
-class _Static:
-    """Holds an object as a module attribute, hashed by identity."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
 
 
 def to_slax(
@@ -64,7 +57,7 @@ def to_slax(
     sample = jnp.zeros((batch, *steps.out_shape(steps.graph.inputs[0])), jnp.float32)
     variables = dict(model.init(jax.random.PRNGKey(0), sample))
     carry = dict(variables.get("carry", {}))
-    for name, (kind, spec) in layers.items():
+    for name, (kind, _) in layers.items():
         if kind == "lif":  # init stepped Slax's LIF once; its rest is zero
             carry[name] = jax.tree_util.tree_map(jnp.zeros_like, carry[name])
     return model, {**variables, "carry": carry}
@@ -92,7 +85,7 @@ def _slax_lif(node, s: Semantics) -> dict | None:
     threshold, v_reset = uniform(f["v_threshold"]), uniform(f["v_reset"])
     if not _plain_spiking(s) or threshold is None or v_reset is None or np.any(f["v_leak"] != 0):
         return None
-    if s.reset == "subtract" and s.reset_timing != "same-step" or s.reset == "none":
+    if (s.reset == "subtract" and s.reset_timing != "same-step") or s.reset == "none":
         return None
     if s.v_init == "v_reset" and v_reset != 0:
         return None

@@ -37,7 +37,9 @@ from snnx.semantics import Semantics
 PROFILE = "slax"
 
 #: Slax's step rules, as knobs (per-type needs add the reset).
-BASE = Semantics(dt=1e-4, integrator="euler", reset="subtract", threshold=">=", profile_name=PROFILE)
+BASE = Semantics(
+    dt=1e-4, integrator="euler", reset="subtract", threshold=">=", profile_name=PROFILE
+)
 
 
 def lif_tau(init_tau: Any, dt: float) -> np.ndarray:
@@ -141,7 +143,9 @@ def _broadcast(graph: Graph, shapes) -> None:
     for name, node in graph.nodes.items():
         if node.type in ("LIF", "Delay"):
             shape = shapes[name].output
-            fields = {k: np.broadcast_to(np.asarray(v), shape).copy() for k, v in node.fields.items()}
+            fields = {
+                k: np.broadcast_to(np.asarray(v), shape).copy() for k, v in node.fields.items()
+            }
             graph.replace_node(name, node.replace(**fields))
 
 

@@ -178,9 +178,10 @@ def fields_in_effect(node, semantics: Semantics) -> dict[str, np.ndarray]:
     """The node's fields as the semantics reads them (field overrides applied), float64."""
     fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
     for k, v in semantics.field_overrides(node.type).items():
-        fields[k] = np.broadcast_to(np.asarray(resolve_field(v, fields, semantics.dt)), np.shape(
-            next(iter(fields.values()))
-        ))
+        fields[k] = np.broadcast_to(
+            np.asarray(resolve_field(v, fields, semantics.dt)),
+            np.shape(next(iter(fields.values()))),
+        )
     return fields
 
 

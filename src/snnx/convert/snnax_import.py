@@ -118,7 +118,9 @@ def from_snnax(model: Any, sample: Any, *, dt: float = 1e-4) -> Graph:
     for i, layer in enumerate(layers):
         kind = type(layer).__name__
         if kind in REFUSED:
-            raise ConversionError(f"SNNAX {kind} has no NIR equivalent: {REFUSED[kind]}", node=str(i))
+            raise ConversionError(
+                f"SNNAX {kind} has no NIR equivalent: {REFUSED[kind]}", node=str(i)
+            )
     if any(i != 0 for ids in external for i in ids):
         raise ConversionError("only models with one external input are supported")
     builder = _Builder(layers, sources, external, shape, Requirements(dt=dt, base={PROFILE: BASE}))
@@ -143,7 +145,7 @@ class _Builder:
 
     def build(self) -> Graph:
         last = len(self.layers) - 1
-        for i, srcs in enumerate(self.sources):
+        for _i, srcs in enumerate(self.sources):
             for j in srcs:
                 kind = type(self.layers[j]).__name__
                 if kind in NOT_STATE_OUTPUT:
@@ -203,9 +205,7 @@ class _Builder:
     def _inputs(self, i: int, delay: int) -> list[tuple[list[str], int]]:
         """``(nodes, size)`` of each concatenated input of layer ``i`` built at ``delay``."""
         ins = [(j, delay + 1) for j in self.sources[i]] + [(-1, delay) for _ in self.external[i]]
-        return [
-            (self.port(j, d), self.in_shape[0] if j < 0 else self.shapes[j][0]) for j, d in ins
-        ]
+        return [(self.port(j, d), self.in_shape[0] if j < 0 else self.shapes[j][0]) for j, d in ins]
 
     def _add_layer(self, i: int, delay: int) -> list[str]:
         layer, name = self.layers[i], str(i)

@@ -12,7 +12,6 @@ import numpy as np
 warnings.filterwarnings("ignore", message=".*static_field.*")  # SNNAX 0.0.1 on Equinox 0.13
 
 import equinox as eqx  # noqa: E402
-import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import slax as sl  # noqa: E402
