@@ -147,3 +147,16 @@ def test_express_refuses_what_the_target_cannot_do():
     graph.semantics = snnx.Semantics.profile("snntorch", reset="subtract")
     with pytest.raises(ConversionError, match=r"node 'lif1\.lif'.*reset"):
         express(graph, "norse")
+
+
+def test_from_equinox_takes_a_bare_layer():
+    """A top-level layer (not in a container) gets a node named after its class."""
+    layer = eqx.nn.Linear(3, 2, key=jax.random.PRNGKey(0))
+    graph = from_equinox(layer, (3,))
+    assert graph.edges == [("input", "linear"), ("linear", "output")]
+    np.testing.assert_array_equal(graph["linear"].weight, np.asarray(layer.weight))
+
+
+def test_jax_library_converters_are_reachable_from_snnx():
+    for name in ("from_spyx", "from_snnax", "from_slax", "to_snnax", "to_slax"):
+        assert callable(getattr(snnx, name)) and name in dir(snnx)

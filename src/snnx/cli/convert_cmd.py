@@ -3,7 +3,11 @@
 The source is a .nir file, or a PyTorch model built by ``--torch package.module:factory`` (a
 callable returning the ``torch.nn.Module``; snnTorch, Norse, Sinabs, SpikingJelly and plain
 torch.nn layers) with its weights from ``--weights state.pt`` (a state dict, read with
-``torch.load(..., weights_only=True)``) and its per-sample input ``--shape``. The destination's
+``torch.load(..., weights_only=True)``) and its per-sample input ``--shape``; or a SNNAX model
+(``--snnax package.module:factory``, weights from ``--weights model.eqx``, Equinox's
+``tree_serialise_leaves``) or a Slax model (``--slax package.module:factory`` returning the Flax
+module, its variables from ``--weights variables.msgpack``, ``flax.serialization.to_bytes``),
+also with ``--shape``. The destination's
 kind follows its extension (or ``--to``): ``.nir``; ``.pt``/``.ts`` a TorchScript module
 (``forward(xs, state=None) -> (ys, state)`` over ``(T, B, *shape)``, ``init_state(batch)``);
 ``.eqx`` an Equinox model (`snnx.convert.load_equinox`). ``--profile``/``--dt`` give the semantics
@@ -26,8 +30,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--torch", metavar="MODULE:FACTORY", help="build the source model by calling this"
     )
-    parser.add_argument("--weights", metavar="STATE.pt", help="state dict for the --torch model")
-    parser.add_argument("--shape", help="per-sample input shape of the --torch model, e.g. 2,34,34")
+    parser.add_argument(
+        "--snnax", metavar="MODULE:FACTORY", help="build a SNNAX source model by calling this"
+    )
+    parser.add_argument(
+        "--slax", metavar="MODULE:FACTORY", help="build a Slax (Flax) source module by calling this"
+    )
+    parser.add_argument(
+        "--weights",
+        metavar="FILE",
+        help="weights: a state dict (.pt, --torch), Equinox leaves (.eqx, --snnax), Flax "
+        "variables (.msgpack, --slax)",
+    )
+    parser.add_argument("--shape", help="per-sample input shape of the built model, e.g. 2,34,34")
     parser.add_argument("--to", choices=sorted(set(KINDS.values())), help="destination kind")
     parser.add_argument("--profile", help="semantics profile where the source says none")
     parser.add_argument("--dt", type=float, help="time step in seconds (with --profile)")
@@ -71,30 +86,29 @@ def run(args: argparse.Namespace) -> int:
 def _source(args: argparse.Namespace):
     from snnx.errors import SnnxError
 
-    if args.torch:
-        if args.src:
-            raise SnnxError("give either a source .nir file or --torch, not both")
-        return _from_torch(args)
+    builders = [flag for flag in ("torch", "snnax", "slax") if getattr(args, flag)]
+    if len(builders) > 1 or (builders and args.src):
+        raise SnnxError("give one source: a .nir file, --torch, --snnax or --slax")
+    if builders:
+        return {"torch": _from_torch, "snnax": _from_snnax, "slax": _from_slax}[builders[0]](args)
     if args.weights or args.shape:
-        raise SnnxError("--weights and --shape go with --torch")
+        raise SnnxError("--weights and --shape go with --torch, --snnax or --slax")
     if not args.src:
-        raise SnnxError("give a source .nir file or --torch MODULE:FACTORY")
+        raise SnnxError("give a source .nir file or --torch/--snnax/--slax MODULE:FACTORY")
     from snnx.ir.nirfile import read
 
     return read(args.src)
 
 
-def _from_torch(args: argparse.Namespace):
+def _factory(spec: str, flag: str):
+    """Call ``package.module:factory`` and return what it builds."""
     import importlib
 
-    import torch
-
-    from snnx.convert.torch_import import from_torch
     from snnx.errors import SnnxError
 
-    module_name, _, factory_name = args.torch.partition(":")
+    module_name, _, factory_name = spec.partition(":")
     if not module_name or not factory_name:
-        raise SnnxError(f"--torch wants MODULE:FACTORY, got {args.torch!r}")
+        raise SnnxError(f"--{flag} wants MODULE:FACTORY, got {spec!r}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as err:
@@ -104,7 +118,27 @@ def _from_torch(args: argparse.Namespace):
         factory = getattr(factory, part, None)
         if factory is None:
             raise SnnxError(f"{module_name!r} has no {factory_name!r}")
-    model = factory()
+    return factory()
+
+
+def _shape(args: argparse.Namespace, flag: str) -> tuple[int, ...]:
+    from snnx.errors import SnnxError
+
+    if not args.shape:
+        raise SnnxError(f"--{flag} needs --shape, the per-sample input shape (e.g. 12 or 2,34,34)")
+    try:
+        return tuple(int(n) for n in args.shape.replace("x", ",").split(",") if n.strip())
+    except ValueError:
+        raise SnnxError(f"--shape wants integers separated by commas, got {args.shape!r}") from None
+
+
+def _from_torch(args: argparse.Namespace):
+    import torch
+
+    from snnx.convert.torch_import import from_torch
+    from snnx.errors import SnnxError
+
+    model = _factory(args.torch, "torch")
     if not isinstance(model, torch.nn.Module):
         raise SnnxError(f"{args.torch} returned a {type(model).__name__}, not a torch.nn.Module")
     if args.weights:
@@ -122,14 +156,47 @@ def _from_torch(args: argparse.Namespace):
                 f"{result.unexpected_keys[:5]}",
                 file=args.weights,
             )
-    if not args.shape:
-        raise SnnxError("--torch needs --shape, the per-sample input shape (e.g. 12 or 2,34,34)")
-    try:
-        shape = tuple(int(n) for n in args.shape.replace("x", ",").split(",") if n.strip())
-    except ValueError:
-        raise SnnxError(f"--shape wants integers separated by commas, got {args.shape!r}") from None
+    shape = _shape(args, "torch")
     model.eval()
     return from_torch(model, shape=shape, dt=args.dt)
+
+
+def _from_snnax(args: argparse.Namespace):
+    import equinox as eqx
+
+    from snnx.convert.snnax_import import from_snnax
+    from snnx.errors import SnnxError
+
+    model = _factory(args.snnax, "snnax")
+    if args.weights:
+        try:
+            model = eqx.tree_deserialise_leaves(args.weights, model)
+        except Exception as err:  # Equinox raises several kinds for a file that does not fit
+            line = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise SnnxError(f"cannot load the model's leaves ({line})", file=args.weights) from None
+    shape = _shape(args, "snnax")
+    return from_snnax(model, shape, **({"dt": args.dt} if args.dt else {}))
+
+
+def _from_slax(args: argparse.Namespace):
+    import jax
+    import jax.numpy as jnp
+    from flax import serialization
+
+    from snnx.convert.slax_import import from_slax
+    from snnx.errors import SnnxError
+
+    module = _factory(args.slax, "slax")
+    shape = _shape(args, "slax")
+    variables = module.init(jax.random.PRNGKey(0), jnp.zeros((1, *shape), jnp.float32))
+    if args.weights:
+        try:
+            with open(args.weights, "rb") as f:
+                variables = serialization.from_bytes(variables, f.read())
+        except Exception as err:  # msgpack and Flax raise several kinds for a bad file
+            line = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise SnnxError(f"cannot load Flax variables ({line})", file=args.weights) from None
+    return from_slax(module, variables, shape, **({"dt": args.dt} if args.dt else {}))
 
 
 def _semantics(graph, args: argparse.Namespace):
@@ -141,7 +208,7 @@ def _semantics(graph, args: argparse.Namespace):
             semantics = semantics.replace(dt=args.dt)
         graph.semantics = semantics
         return graph
-    if args.profile is None and (args.dt is None or args.torch):
+    if args.profile is None and (args.dt is None or args.torch or args.snnax or args.slax):
         return graph
     from snnx.convert.express import express
 

@@ -1,10 +1,11 @@
 """Converting models between frameworks through snnx graphs.
 
 - `from_torch`: a PyTorch model (torch.nn, snnTorch, Norse, Sinabs, SpikingJelly) -> `Graph`
-- `from_equinox`, `from_spyx`: JAX models -> `Graph`
+- `from_equinox`, `from_spyx`, `from_snnax`, `from_slax`: JAX models -> `Graph`
 - `to_torch`: `Graph` -> a stateful torch module running snnx's semantics
 - `to_equinox`: `Graph` -> an Equinox module (jit- and grad-friendly)
 - `to_snntorch`, `to_norse`: `Graph` -> those frameworks' own modules, through their NIR importers
+- `to_snnax`, `to_slax`: `Graph` -> SNNAX and Slax models (their own layers where they express it)
 - `express`: the same network re-written for other semantics (another framework's dt, gain, ...)
 
 Each imported graph carries the source framework's `Semantics` (``graph.semantics``).
@@ -27,6 +28,10 @@ _LAZY = {
     "load_equinox": "snnx.convert.jax_export",
     "from_equinox": "snnx.convert.jax_import",
     "from_spyx": "snnx.convert.jax_import",
+    "from_snnax": "snnx.convert.snnax_import",
+    "from_slax": "snnx.convert.slax_import",
+    "to_snnax": "snnx.convert.snnax_export",
+    "to_slax": "snnx.convert.slax_export",
     "to_snntorch": "snnx.convert.peers_export",
     "to_norse": "snnx.convert.peers_export",
     "express": "snnx.convert.express",

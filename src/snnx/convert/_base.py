@@ -24,7 +24,7 @@ from typing import Any
 from snnx.errors import ConversionError
 from snnx.semantics import CHOICES, Semantics
 
-__all__ = ["KNOBS", "ConversionError", "Requirements"]
+__all__ = ["KNOBS", "ConversionError", "Requirements", "threshold_rule"]
 
 
 #: Knobs a layer map may ask for.
@@ -83,3 +83,24 @@ class Requirements:
                 if value != getattr(base, knob):
                     overrides.setdefault(type_name, {})[knob] = value
         return base.replace(**common, overrides=overrides)
+
+
+def threshold_rule(spike_fn: Any, layer: str) -> str:
+    """``">="`` or ``">"``: what a JAX library's spike function ``f(v - threshold)`` does at 0
+    (it must be a step from 0 to 1).
+
+    >>> import jax.numpy as jnp
+    >>> threshold_rule(lambda x: jnp.heaviside(x, 1.0), "lif")
+    '>='
+    """
+    import jax.numpy as jnp
+    import numpy as np
+
+    probe = np.asarray(spike_fn(jnp.asarray([-1e-3, 0.0, 1e-3], jnp.float32))).tolist()
+    if probe == [0.0, 1.0, 1.0]:
+        return ">="
+    if probe == [0.0, 0.0, 1.0]:
+        return ">"
+    raise ConversionError(
+        f"the spike function is not a step from 0 to 1 (gives {probe})", node=layer
+    )

@@ -53,7 +53,8 @@ def from_equinox(
     semantics = Semantics.profile(semantics) if isinstance(semantics, str) else semantics
     graph = Graph()
     graph.add_node("input", Node("Input", shape=[int(n) for n in shape]))
-    last = _add(graph, model, "", ["input"])
+    top = "" if isinstance(model, (Sequential, Network)) else type(model).__name__.lower()
+    last = _add(graph, model, top, ["input"])
     graph.add_node("output", Node("Output", shape=[1]))
     for src in last:
         graph.add_edge(src, "output", allow_duplicate=True)
@@ -85,7 +86,7 @@ def _add(graph: Graph, layer: Any, name: str, inputs: list[str]) -> list[str]:
 
     if isinstance(layer, eqx.nn.Identity):
         return inputs
-    node = _node(layer, name)
+    node = node_of(layer, name)
     graph.add_node(name, node)
     for src in inputs:
         graph.add_edge(src, name, allow_duplicate=True)
@@ -123,7 +124,8 @@ def _pairs(padding: Any, name: str) -> np.ndarray:
     return pads[:, 0].astype(np.int64)
 
 
-def _node(layer: Any, name: str) -> Node:
+def node_of(layer: Any, name: str) -> Node:
+    """The NIR node of one stateless ``eqx.nn`` layer or snnx Equinox neuron (`SUPPORTED`)."""
     import equinox as eqx
 
     if isinstance(layer, Neuron):
