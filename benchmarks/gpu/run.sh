@@ -83,7 +83,7 @@ say "benchmark, precision highest"
 timeout "$(limit 200)" "$PY" benchmarks/bench_sim.py --workloads 1 2 3 4 6 5 "${IMPLS[@]}" \
   "${ROUNDS[@]}" "${SIZE[@]:(-2)}" --check-tolerance 1e-3 --precision highest \
   --json "$OUT/bench_highest.json" >"$OUT/bench_highest.log" 2>&1 || say "benchmark (highest) stopped"
-grep -E '^(-- workload|snnx vs|snnx forward call|CHECK FAILED|FAILED)' "$OUT/bench_highest.log"
+sed '/^== summary/q' "$OUT/bench_highest.log" | grep -E '^(-- workload|snnx vs|snnx forward call|CHECK FAILED|FAILED)' 
 
 LEFT=$((330 * LIMIT - $(elapsed)))
 if [ "$LEFT" -gt 45 ]; then
@@ -91,7 +91,7 @@ if [ "$LEFT" -gt 45 ]; then
   timeout "$LEFT" "$PY" benchmarks/bench_sim.py --workloads 1 6 --impls snnx jax-scan jax-layer \
     "${ROUNDS[@]}" "${SIZE[@]:(-2)}" --check-tolerance 1e-2 --precision fast \
     --json "$OUT/bench_fast.json" >"$OUT/bench_fast.log" 2>&1 || say "benchmark (fast) stopped"
-  grep -E '^(-- workload|snnx vs|CHECK FAILED)' "$OUT/bench_fast.log"
+  sed '/^== summary/q' "$OUT/bench_fast.log" | grep -E '^(-- workload|snnx vs|CHECK FAILED)' 
 else
   say "no time left for the fast benchmark"
 fi

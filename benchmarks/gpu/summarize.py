@@ -44,7 +44,7 @@ def bench_table(data: dict) -> list[str]:
         lines.append(
             f"| {key}: {w['title']} | {ms(snnx.get('fwd'))} / {ms(snnx.get('bwd'))} | "
             f"{ms(hand_f)} ({best['fwd']}) / {ms(hand_b)} ({best['bwd']}) | {ratio} | "
-            f"{'-' if call is None else f'x{call:.2f}'} | "
+            f"{'-' if call is None or call != call else f'x{call:.2f}'} | "
             f"{ms(peer.get('fwd'))} / {ms(peer.get('bwd'))} |"
         )
     return lines
