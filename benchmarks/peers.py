@@ -15,7 +15,8 @@ is the same. Where a framework's import ignores a field (Norse's LIF drops ``r``
 gets are folded so its dynamics match. Every peer names the graph and snnx semantics under which
 snnx reproduces it (``reference``), and the harness reports how many output spikes differ.
 
-Peers are imported lazily; a missing one raises `PeerMissing`.
+Peers are imported lazily; a missing one raises `PeerMissing`. The torch peers run on CUDA where
+torch sees a GPU (`torch_device`), synchronised after each call; Spyx on JAX's default device.
 """
 
 from __future__ import annotations
@@ -126,26 +127,54 @@ def _torch_conv(node):
     return layer
 
 
+def torch_device() -> str:
+    """``cuda`` where torch sees a GPU, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def _on_device(state):
+    """An initial state (a tensor or a tuple of them) on the peers' device."""
+    if isinstance(state, tuple):
+        return tuple(_on_device(s) for s in state)
+    return state.to(torch_device())
+
+
 def _torch_impl(name, wl: Workload, module, run, reference, note="") -> Impl:
-    """``run(x) -> (T, B, N)`` spikes; forward under no_grad, backward through autograd."""
+    """``run(x) -> (T, B, N)`` spikes; forward under no_grad, backward through autograd; on
+    `torch_device`, each call waiting for the device."""
     import torch
     from workloads import loss_from_outputs
 
-    x = torch.from_numpy(wl.x)
-    target = torch.from_numpy(wl.target)
+    device = torch_device()
+    module.to(device)
+    x = torch.from_numpy(wl.x).to(device)
+    target = torch.from_numpy(wl.target).to(device)
     params = [p for p in module.parameters() if p.requires_grad]
 
     def forward():
         with torch.no_grad():
-            return run(x)
+            out = run(x)
+        _sync()
+        return out
 
     def backward():
         for p in params:
             p.grad = None
         loss_from_outputs(run(x), target).backward()
+        _sync()
         return [p.grad for p in params]
 
-    return Impl(name, forward, backward, lambda: forward().numpy(), reference, note)
+    note += f" ({device})" if device != "cpu" else ""
+    return Impl(name, forward, backward, lambda: forward().cpu().numpy(), reference, note)
 
 
 # --------------------------------------------------------------------------- snnTorch
@@ -159,7 +188,7 @@ def snntorch_impl(wl: Workload) -> Impl:
 
     flat, order = _dense_layers(wl.graph)
     modules, steps = torch.nn.ModuleList(), []
-    if wl.key in ("1", "2"):
+    if wl.kind == "dense":
         # snnTorch's import builds exactly this: Leaky(beta = 1 - dt/tau, threshold / (r dt/tau)),
         # reset to zero in the step that fires (reset_delay=False).
         for name in order:
@@ -175,7 +204,7 @@ def snntorch_impl(wl: Workload) -> Impl:
                 )
         reference = (wl.graph, snnx.Semantics.profile("snntorch"))
         note = "snn.Leaky (reset to zero, no delay) in a Python loop"
-    elif wl.key == "3":
+    elif wl.kind == "cnn":
         # snnTorch has no IF neuron; users write a Leaky with beta = 1 and subtractive reset. One
         # spike per step (no multi-spike), v > threshold: not Sinabs' rule, the same work.
         modules += _torch_cnn(
@@ -196,7 +225,7 @@ def snntorch_impl(wl: Workload) -> Impl:
     neurons = [i for i, m in enumerate(modules) if isinstance(m, snn.Leaky)]
 
     def run(x):
-        mems = {i: modules[i].init_leaky() for i in neurons}
+        mems = {i: _on_device(modules[i].init_leaky()) for i in neurons}
         out = []
         for t in range(x.shape[0]):
             h = x[t]
@@ -236,8 +265,8 @@ def _snntorch_braille(wl: Workload) -> Impl:
     modules = torch.nn.ModuleList([fc1, rec, fc2, lif1, lif2])
 
     def run(x):
-        syn1, mem1 = lif1.init_synaptic()
-        syn2, mem2 = lif2.init_synaptic()
+        syn1, mem1 = _on_device(lif1.init_synaptic())
+        syn2, mem2 = _on_device(lif2.init_synaptic())
         back = 0.0  # the recurrent Affine's output of the previous step (nothing at t = 0)
         out = []
         for t in range(x.shape[0]):
@@ -261,10 +290,10 @@ def norse_impl(wl: Workload) -> Impl:
     import snnx
 
     flat, order = _dense_layers(wl.graph)
-    if wl.key == "3":
+    if wl.kind == "cnn":
         return _norse_cnn(wl, flat, order)
     graph = wl.graph
-    if wl.key in ("1", "2"):
+    if wl.kind == "dense":
         # Norse's LIF import drops r (gain dt/tau): fold r into the Affine before each LIF so
         # its dynamics are the snnTorch profile's (gain r dt/tau = 1).
         graph = graph.copy()
@@ -285,7 +314,7 @@ def norse_impl(wl: Workload) -> Impl:
     run = _stepped(model)
 
     note = "from_nir(dt=1e-4), GraphExecutor stepped in a Python loop"
-    if wl.key in ("1", "2"):
+    if wl.kind == "dense":
         note += "; r folded into the weights"
     return _torch_impl("norse", wl, model, run, reference, note)
 
@@ -360,7 +389,7 @@ def spyx_impl(wl: Workload) -> Impl:
 
     graph, x, dt = wl.graph, wl.x, DT
     note = "from_nir, spyx.nn.run under jax.jit"
-    if wl.key == "3":
+    if wl.kind == "cnn":
         # Spyx runs channels-last but keeps the Affine after Flatten in NIR's C-major column
         # order: permute those columns (CHW -> HWC) so it computes the same network.
         graph, dt = graph.copy(), 1.0
@@ -383,7 +412,7 @@ def spyx_impl(wl: Workload) -> Impl:
     fwd = jax.jit(outputs)
     grad = jax.jit(jax.grad(lambda p, r, x, t: loss_from_outputs(outputs(p, r, x), t)))
     reference = (wl.graph, snnx.Semantics.profile("spyx", dt=dt))
-    if wl.key == "4":
+    if wl.kind == "braille":
         note += "; recurrent bias dropped, recurrence one step sooner"
     return Impl(
         "spyx",

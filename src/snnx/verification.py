@@ -9,7 +9,15 @@ recorded, its output compared with the target's shifted by the layer's latency:
 - *first divergence*: the first reference step at which any entry differs.
 
 Over the output layer, *class agreement* is the fraction of samples whose most active output
-neuron is the same. The report names the first layer and step at which the two part ways.
+neuron is the same. The report names the first layer and step at which the two part ways, and
+counts the reference's *float ties*: decisions within `TIE_ULPS` float spacings of a threshold,
+which another device's rounding may turn over (`snnx.sim.executor` records these margins).
+
+A data set larger than one batch runs ``batch_size`` samples at a time, each batch split across
+all devices (of every process under `jax.distributed`: `snnx.sim.batches`); every process runs
+the target on the samples its devices hold, and the counts behind each figure are summed over
+batches and processes, exactly (integers, for spike trains), so any split gives the same report.
+The traces kept for pictures are those of the first batch (this process's part of it).
 
 >>> import numpy as np
 >>> correlation(np.array([1, 2, 3]), np.array([2, 4, 6]))
@@ -19,6 +27,7 @@ neuron is the same. The report names the first layer and step at which the two p
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -26,8 +35,11 @@ import numpy as np
 from snnx.ir.graph import Graph
 from snnx.rasters import is_spike_train
 from snnx.semantics import Semantics
-from snnx.sim import Simulator, resolve_semantics
-from snnx.targets.base import Lowered, Target
+from snnx.sim import Simulator, batches, resolve_semantics
+from snnx.targets.base import LayerMap, Lowered, Target
+
+#: A reference decision within this many float spacings (ulps) of its threshold is a float tie.
+TIE_ULPS = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +55,7 @@ class LayerAgreement:
     reference_spikes: float
     target_spikes: float
     first_divergence: int | None
+    reference_ties: int = 0
 
 
 @dataclasses.dataclass
@@ -109,6 +122,12 @@ class Verification:
             )
         diverge = self.first_divergence
         lines.append(f"output class agreement: {self.class_agreement:.2%}")
+        ties = sum(a.reference_ties for a in self.layers)
+        if ties:
+            lines.append(
+                f"float ties: {ties} reference decisions within {TIE_ULPS} ulps of a threshold "
+                "(another device's rounding may turn them over)"
+            )
         lines.append(
             "bit-exact on every layer"
             if diverge is None
@@ -125,64 +144,148 @@ def verify(
     semantics: Semantics | str | None = None,
     *,
     lowered: Lowered | None = None,
+    batch_size: int | None = None,
+    progress: bool = False,
+    precision: str = "highest",
     **options: Any,
 ) -> Verification:
-    """Lower ``graph`` (unless ``lowered`` is given), run the reference and the target on
-    ``inputs`` ``(T, B, *shape)``, and compare them layer by layer."""
+    """Lower ``graph`` (unless ``lowered`` is given), run the reference (at ``precision``,
+    `snnx.sim.Simulator`) and the target on ``inputs`` ``(T, B, *shape)`` (``batch_size``
+    samples at a time; a tqdm bar with ``progress``), and compare them layer by layer."""
     semantics = resolve_semantics(graph, semantics)
     lowered = lowered or target.lower(graph, semantics, **options)
-    steps, batch = inputs.shape[:2]
-    horizon = steps + max(layer.latency for layer in lowered.layers)
-    padded = np.concatenate([inputs, np.zeros((horizon - steps, *inputs.shape[1:]), inputs.dtype)])
-    chip = target.run(lowered, padded)
+    steps, total = inputs.shape[:2]
     nodes = list(dict.fromkeys(layer.node for layer in lowered.layers))
-    ref = Simulator(lowered.graph, lowered.semantics, record=nodes)(inputs).records
-    reference, traced, layers = {}, {}, []
-    for layer in lowered.layers:
-        expected = ref[f"{layer.node}.out"].reshape(steps, batch, -1)
-        got = np.asarray(chip[layer.name])[layer.latency : layer.latency + steps].reshape(
-            steps, batch, -1
-        )
-        reference[layer.name], traced[layer.name] = expected, got
-        layers.append(_agreement(layer, expected, got))
-    out = lowered.output.name
-    ref_class = reference[out].sum(axis=0).argmax(axis=-1)
-    chip_class = traced[out].sum(axis=0).argmax(axis=-1)
+    sim = Simulator(
+        lowered.graph,
+        lowered.semantics,
+        record=nodes,
+        margins=True,
+        shard=True,
+        precision=precision,
+    )
+    tallies = {layer.name: _Tally(steps) for layer in lowered.layers}
+    classes = np.zeros(2, np.int64)  # samples whose output classes agree, samples
+    reference, traced = {}, {}
+    with batches.progress(total, f"verify {lowered.target}", enabled=progress) as bar:
+        for lo, hi in batches.ranges(total, batch_size):
+            x = inputs[:, lo:hi]
+            _, records = sim.forward(batches.pad(x, batches.padded_size(hi - lo)))
+            blocks = {key: batches.local_blocks(value) for key, value in records.items()}
+            for i, (start, stop, _) in enumerate(next(iter(blocks.values()))):
+                stop = min(stop, hi - lo)  # padding samples are dropped
+                if start >= stop:
+                    continue
+                ref = {key: found[i][2][:, : stop - start] for key, found in blocks.items()}
+                expected, got = _compare(lowered, target, x[:, start:stop], ref, tallies)
+                out = lowered.output.name
+                agree = expected[out].sum(0).argmax(-1) == got[out].sum(0).argmax(-1)
+                classes += (int(agree.sum()), agree.size)
+                if not reference:
+                    reference, traced = expected, got
+            bar.update(hi - lo)
+    totals = _summed(list(tallies.values()), classes)
     return Verification(
         target=lowered.target,
         semantics=lowered.semantics,
         steps=steps,
-        batch=batch,
-        layers=layers,
-        class_agreement=float(np.mean(ref_class == chip_class)),
+        batch=total,
+        layers=[t.agreement(layer) for layer, t in zip(lowered.layers, totals[0], strict=True)],
+        class_agreement=float(totals[1][0] / max(totals[1][1], 1)),
         notes=list(lowered.notes),
         reference=reference,
         target_traces=traced,
     )
 
 
-def _agreement(layer, expected: np.ndarray, got: np.ndarray) -> LayerAgreement:
-    if is_spike_train(expected) and is_spike_train(got):
-        same = expected == got
-    else:  # a non-spiking readout: values agree within float tolerance
-        same = np.isclose(expected, got, rtol=1e-3, atol=1e-6)
-    differs = np.nonzero(~same.reshape(same.shape[0], -1).all(axis=1))[0]
-    return LayerAgreement(
-        layer=layer.name,
-        node=layer.node,
-        size=layer.size,
-        latency=layer.latency,
-        exact=float(same.mean()),
-        count_correlation=correlation(expected.sum(axis=0).ravel(), got.sum(axis=0).ravel()),
-        reference_spikes=float(expected.sum()),
-        target_spikes=float(got.sum()),
-        first_divergence=int(differs[0]) if differs.size else None,
-    )
+def _compare(lowered: Lowered, target: Target, x, ref: dict, tallies: dict) -> tuple[dict, dict]:
+    """Run the target on ``x`` (padded in time by the layers' latencies), tally each layer
+    against the reference records ``ref``; the aligned traces."""
+    steps, batch = x.shape[:2]
+    horizon = steps + max(layer.latency for layer in lowered.layers)
+    padded = np.concatenate([x, np.zeros((horizon - steps, *x.shape[1:]), x.dtype)])
+    chip = target.run(lowered, padded)
+    expected, got = {}, {}
+    for layer in lowered.layers:
+        expected[layer.name] = ref[f"{layer.node}.out"].reshape(steps, batch, -1)
+        got[layer.name] = np.asarray(chip[layer.name])[
+            layer.latency : layer.latency + steps
+        ].reshape(steps, batch, -1)
+        margin = ref.get(f"{layer.node}.margin")
+        tallies[layer.name].add(expected[layer.name], got[layer.name], margin)
+    return expected, got
+
+
+@dataclasses.dataclass
+class _Tally:
+    """The counts behind one layer's `LayerAgreement`, summed over batches: integers where both
+    traces are spike trains (exact in any order), floats otherwise. ``ints``: entries, equal
+    entries, reference ties, (sample, neuron) pairs, then the sums for Pearson's r (a, b, a^2,
+    b^2, ab) and the spike totals; ``floats``: the same sums for non-spiking readouts."""
+
+    steps: int
+    ints: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(11, np.int64))
+    floats: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(7))
+    first: int = -1  # the first divergent step; -1: none yet
+
+    def add(self, expected: np.ndarray, got: np.ndarray, margin: np.ndarray | None) -> None:
+        spikes = is_spike_train(expected) and is_spike_train(got)
+        # a non-spiking readout: values agree within float tolerance
+        same = expected == got if spikes else np.isclose(expected, got, rtol=1e-3, atol=1e-6)
+        differs = np.nonzero(~same.reshape(same.shape[0], -1).all(axis=1))[0]
+        if differs.size:
+            self.first = int(differs[0]) if self.first < 0 else min(self.first, int(differs[0]))
+        ties = 0 if margin is None else int(np.count_nonzero(np.abs(margin) <= TIE_ULPS))
+        a, b = expected.sum(axis=0).ravel(), got.sum(axis=0).ravel()
+        self.ints[:4] += (same.size, int(same.sum()), ties, a.size)
+        kind, total = (np.int64, self.ints[4:]) if spikes else (np.float64, self.floats)
+        a, b = a.astype(kind), b.astype(kind)
+        total += (a.sum(), b.sum(), a @ a, b @ b, a @ b, a.sum(), b.sum())
+
+    def agreement(self, layer: LayerMap) -> LayerAgreement:
+        entries, equal, ties, pairs = (int(v) for v in self.ints[:4])
+        if self.floats.any():
+            sa, sb, saa, sbb, sab, ref, tgt = (float(v) for v in self.floats)
+        else:  # Python integers: the sums of squares below stay exact
+            sa, sb, saa, sbb, sab, ref, tgt = (int(v) for v in self.ints[4:])
+        return LayerAgreement(
+            layer=layer.name,
+            node=layer.node,
+            size=layer.size,
+            latency=layer.latency,
+            exact=equal / max(entries, 1),
+            count_correlation=_pearson(pairs, sa, sb, saa, sbb, sab),
+            reference_spikes=float(ref),
+            target_spikes=float(tgt),
+            first_divergence=None if self.first < 0 else self.first,
+            reference_ties=ties,
+        )
+
+
+def _summed(tallies: list[_Tally], classes: np.ndarray) -> tuple[list[_Tally], np.ndarray]:
+    """The tallies and class counts summed over every process of a distributed run."""
+    ints = batches.all_processes(np.stack([t.ints for t in tallies] + [np.pad(classes, (0, 9))]))
+    floats = batches.all_processes(np.stack([t.floats for t in tallies]))
+    firsts = batches.all_processes(np.array([t.first for t in tallies]))
+    out = []
+    for i, tally in enumerate(tallies):
+        found = [int(f) for f in firsts[:, i] if f >= 0]
+        out.append(
+            _Tally(tally.steps, ints[:, i].sum(0), floats[:, i].sum(0), min(found, default=-1))
+        )
+    return out, ints[:, -1, :2].sum(0)
+
+
+def _pearson(n: int, sa, sb, saa, sbb, sab) -> float:
+    """Pearson's r from sums (as `correlation`): 1.0 for two equal constant vectors, 0.0 when
+    only one is constant."""
+    va, vb = n * saa - sa * sa, n * sbb - sb * sb
+    if va <= 0 or vb <= 0:
+        return 1.0 if va <= 0 and vb <= 0 and sa == sb else 0.0
+    return float((n * sab - sa * sb) / math.sqrt(va * vb))
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson's r; 1.0 for two equal constant vectors, 0.0 when only one is constant."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.std() == 0 or b.std() == 0:
-        return 1.0 if np.array_equal(a, b) else 0.0
-    return float(np.corrcoef(a, b)[0, 1])
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    return _pearson(a.size, a.sum(), b.sum(), a @ a, b @ b, a @ b)

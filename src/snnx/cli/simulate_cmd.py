@@ -4,13 +4,19 @@ Inputs are time-major arrays ``(T, B, *shape)`` in ``.npy`` files (``--input x.n
 one Input, ``--input NAME=x.npy`` per Input otherwise), or Bernoulli spike trains
 (``--random-input RATE`` with ``--steps`` and ``--batch``). The output ``.npz`` holds one array per
 Output node, named as the node, plus ``NODE.STATE`` (``NODE.v``, ``NODE.i``, ``NODE.out``) for each
-recorded node."""
+recorded node.
+
+Spike trains are saved compactly (``bool``, or ``uint8`` counts). A data set of many samples
+runs ``--batch-size`` at a time with a progress bar, each batch split across all devices (and
+across processes with ``--coordinator``/``--processes``/``--process-id``, one command per
+process; process 0 writes the file)."""
 
 from __future__ import annotations
 
 import argparse
 
 from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.scale import add_scale_arguments, start_processes
 
 ORDER = 30
 HELP = "simulate a .nir graph on given or random inputs"
@@ -48,6 +54,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", required=True, help="the .npz file to write")
     parser.add_argument("--plot", metavar="RASTER.png", help="also draw input and output rasters")
+    add_scale_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,16 +64,30 @@ def run(args: argparse.Namespace) -> int:
     from snnx.atomic import atomic_path
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
-    from snnx.sim import Simulator
+    from snnx.sim import Simulator, batches
 
+    start_processes(args)
     graph = read(args.file)
     semantics = semantics_from(graph, args)
-    sim = Simulator(graph, semantics, record=args.record, schedule=args.schedule)
+    sim = Simulator(
+        graph,
+        semantics,
+        record=args.record,
+        schedule=args.schedule,
+        precision=args.precision,
+        shard=True,
+    )
     inputs = _inputs(args, sim, np, SnnxError)
-    steps = np.shape(next(iter(inputs.values())))[0]
-    with _progress(steps) as advance:
-        result = sim(inputs, chunk=CHUNK if steps > CHUNK else None, progress=advance)
+    steps, samples = np.shape(next(iter(inputs.values())))[:2]
+    if args.batch_size is not None or batches.padded_size(samples) != samples:
+        show = args.batch_size is not None and args.batch_size < samples
+        result = batches.simulate(sim, inputs, args.batch_size, show=show)
+    else:
+        with _progress(steps) as advance:
+            result = sim(inputs, chunk=CHUNK if steps > CHUNK else None, progress=advance)
     arrays = result.arrays()
+    if not batches.is_main():
+        return 0
     with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
     print(
@@ -105,7 +126,7 @@ def _inputs(args, sim, np, SnnxError) -> dict:
         if name not in sim.inputs:
             raise SnnxError(f"--input {item}: name one of the Inputs {sim.inputs} as NAME=x.npy")
         try:
-            given[name] = np.load(path, allow_pickle=False)
+            given[name] = np.load(path, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as err:
             raise SnnxError(f"cannot read an array: {err}", file=path) from None
     missing = [n for n in sim.inputs if n not in given]

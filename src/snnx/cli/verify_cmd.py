@@ -2,13 +2,16 @@
 exact numerics on the same inputs and compare them layer by layer (exact spike agreement,
 spike-count correlation, output-class agreement, first divergence), and for analog chips how
 robust the model is to mismatch (``--mismatch N``). Exits with 1 when the output classes agree on
-fewer samples than ``--min-agreement``."""
+fewer samples than ``--min-agreement``. A data set of many samples runs ``--batch-size`` at a
+time (a progress bar; each batch split across all devices, and across processes with
+``--coordinator``/``--processes``/``--process-id``, one command per process; process 0 reports)."""
 
 from __future__ import annotations
 
 import argparse
 
 from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.scale import add_scale_arguments, start_processes
 
 ORDER = 70
 HELP = "verify a target's numerics against the reference simulator"
@@ -50,6 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="A",
         help="fail below this class agreement",
     )
+    add_scale_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,15 +65,17 @@ def run(args: argparse.Namespace) -> int:
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
     from snnx.ir.shapes import infer_shapes
+    from snnx.sim.batches import is_main
     from snnx.targets import get_target
     from snnx.targets.base import input_name
     from snnx.verification import verify
 
+    start_processes(args)
     graph = read(args.file)
     target = get_target(args.target)
     if args.input:
         try:
-            inputs = np.load(args.input, allow_pickle=False)
+            inputs = np.load(args.input, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as err:
             raise SnnxError(f"cannot read an array: {err}", file=args.input) from None
     else:
@@ -80,14 +86,26 @@ def run(args: argparse.Namespace) -> int:
         )
     semantics = semantics_from(graph, args)
     lowered = target.lower(graph, semantics)
-    result = verify(graph, target, inputs, semantics, lowered=lowered)
+    result = verify(
+        graph,
+        target,
+        inputs,
+        semantics,
+        lowered=lowered,
+        batch_size=args.batch_size,
+        progress=args.batch_size is not None and args.batch_size < inputs.shape[1],
+        precision=args.precision,
+    )
     report, text = result.to_dict(), result.summary()
     if args.mismatch:
         if "robustness" not in target.spec.capabilities:
             raise SnnxError(f"target {target.name!r} has no mismatch model")
-        reference = result.reference[lowered.output.name]
-        spread = target.robustness(lowered, inputs, args.mismatch, args.spread, reference=reference)
+        reference = result.reference[lowered.output.name]  # the first batch's samples
+        first = np.asarray(inputs[:, : reference.shape[1]])
+        spread = target.robustness(lowered, first, args.mismatch, args.spread, reference=reference)
         report["mismatch"], text = spread.to_dict(), f"{text}\n{spread.summary()}"
+    if not is_main():
+        return 0 if result.passed(args.min_agreement) else 1
     print(json.dumps(report, indent=2) if args.json else text)
     if args.report:
         from snnx.verify_report import write_report

@@ -148,7 +148,9 @@ def _compare(name, before, after, semantics, inputs, exact, ctx) -> dict[str, An
         )
         report[output] = {
             "spike_agreement": float(np.mean(expected == got)) if spikes else None,
-            "max_difference": float(np.max(np.abs(expected - got), initial=0.0)),
+            "max_difference": float(
+                np.max(np.abs(np.subtract(expected, got, dtype=float)), initial=0.0)
+            ),
         }
         if exact and not same:
             raise EquivalenceError(

@@ -10,7 +10,12 @@ Feature maps are held channels-last inside (`snnx.sim.layout`); inputs, outputs 
 in NIR's layout.
 
 Records: for each recorded node, ``"NODE.out"`` (what it emits) and ``"NODE.STATE"`` for each of its
-states (``v``, ``i``, ...), all sampled at the end of each step.
+states (``v``, ``i``, ...), all sampled at the end of each step. With ``margins``, a recorded node
+that decides spikes also gives ``"NODE.margin"``: how far each decision was from a tie, the
+argument of its spike function ``v - threshold`` in units of the threshold's float spacing
+(``ulp``): ``(v - threshold) / ulp(threshold)``. Where ``|margin|`` is a few units, the decision
+is a float tie that another device's rounding (a different summation order, a fused multiply-add)
+may turn over.
 
 The function is pure and jit-able; ``params`` (node -> field -> array) is its first argument, so
 `jax.grad` reaches every weight and time constant. It also takes and returns the ``carry`` (every
@@ -51,6 +56,7 @@ class Program:
     checkpoint: bool
     dtype: Any
     channels_last: bool = True
+    margins: bool = False
 
     @classmethod
     def build(
@@ -64,11 +70,13 @@ class Program:
         checkpoint: bool = False,
         dtype: Any = jnp.float32,
         channels_last: bool = True,
+        margins: bool = False,
     ) -> Program:
         """Bind ``plan`` to ``semantics``; ``record`` names nodes whose states to return; every
         value is computed in ``dtype`` (float32; float16 for half-precision hardware, float64);
         ``channels_last`` holds feature maps as ``(H, W, C)`` inside (the same results, faster
-        convolutions on CPU)."""
+        convolutions on CPU); ``margins`` also records each recorded node's distance from a tie
+        (the module docstring)."""
         graph, shapes = plan.graph, plan.shapes
         ops, contexts = {}, {}
         for name in graph:
@@ -77,6 +85,8 @@ class Program:
                 continue
             own = semantics.for_type(node.type)
             spike = spike_function(surrogate, slope, inclusive=own.threshold == ">=")
+            if margins and name in record:
+                spike = SpikeProbe(spike)
             ops[name] = OPS[node.type]
             last = channels_last and ops[name].layout != "canonical"
             held = layout.internal_shape if last else tuple
@@ -102,6 +112,7 @@ class Program:
             checkpoint,
             jnp.dtype(dtype),
             channels_last,
+            margins,
         )
 
     def params(self) -> Params:
@@ -145,6 +156,7 @@ class Program:
                 seqs[name] = y.reshape((steps, batch, *y.shape[1:]))
                 if name in self.record:
                     records[f"{name}.out"] = seqs[name]
+                    records.update(self._margin(name, params[name], (steps, batch)))
             else:
                 carry[index] = self._scan(segment, params, seqs, records, batch, carry.get(index))
         outputs = {
@@ -211,6 +223,19 @@ class Program:
             total = value if total is None else total + value
         return total
 
+    def _margin(self, name: str, p, lead: tuple) -> dict[str, jax.Array]:
+        """``{"NODE.margin": (v - threshold) / ulp(threshold)}`` for the spike decisions the
+        node's op just made (traced in this step), or nothing."""
+        probe = self.contexts[name].spike
+        seen = probe.take() if isinstance(probe, SpikeProbe) else None
+        if seen is None:
+            return {}
+        seen = jax.lax.stop_gradient(seen)
+        threshold = p.get("v_threshold", p.get("threshold", 1.0))
+        threshold = jnp.abs(jax.lax.stop_gradient(jnp.asarray(threshold, seen.dtype)))
+        ulp = jnp.nextafter(threshold, jnp.asarray(jnp.inf, seen.dtype)) - threshold
+        return {f"{name}.margin": (seen / ulp).reshape((*lead, *seen.shape[1:]))}
+
     def _scan(self, segment: Segment, params: Params, seqs: dict, records: dict, batch: int, carry):
         graph = self.plan.graph
         inside = set(segment.nodes)
@@ -254,6 +279,7 @@ class Program:
             for name in (n for n in self.record if n in inside):
                 for label in self.ops[name].states:
                     out[f"{name}.{label}"] = new_states[name][label]
+                out.update(self._margin(name, params[name], (batch,)))
             return (new_states, {src: now[src] for src in carried}), out
 
         if carry is None:
@@ -275,3 +301,28 @@ class Program:
                 records[f"{name}.out"] = seqs[name]
         records.update(ys)
         return carry
+
+
+class SpikeProbe:
+    """A node's spike function that keeps the argument of its last call (``v - threshold``)
+    until the executor takes it, in the same trace: how `Program` records margins without the
+    ops knowing.
+
+    >>> import jax.numpy as jnp
+    >>> probe = SpikeProbe(lambda x: (x > 0).astype(x.dtype))
+    >>> probe(jnp.array([0.5, -1.0])).tolist(), probe.take().tolist(), probe.take()
+    ([1.0, 0.0], [0.5, -1.0], None)
+    """
+
+    def __init__(self, spike) -> None:
+        self.spike = spike
+        self.seen = None
+
+    def __call__(self, x):
+        self.seen = x
+        return self.spike(x)
+
+    def take(self):
+        """The argument of the last call since the last `take`, or None."""
+        seen, self.seen = self.seen, None
+        return seen

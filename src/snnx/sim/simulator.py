@@ -5,6 +5,16 @@ jitted with `jax.jit`); compiled programs are cached by the graph's structure, s
 differ only in parameter values share one. Parameters are an argument, not constants: pass your
 own (`Simulator.params` is the graph's) to train with `jax.grad`.
 
+Precision: the reference computes matrix products and convolutions in full float32 on every
+device (``precision="highest"``, scoped to snnx's own programs), so its spikes are those of the
+CPU but for float ties (``margins``). ``precision="fast"`` lets the device round products as it
+does by default (TF32 on recent NVIDIA GPUs, bfloat16 passes on TPUs): faster on matrix-bound
+networks, and no longer the CPU's answer (benchmarks/README.md measures by how much).
+
+Calling a simulator returns a `Result` whose arrays stay on the device until read; spike
+trains come back compactly: ``bool`` where a node emits at most one unit spike per step,
+``uint8`` counts where it emits a bounded number.
+
 >>> import numpy as np, snnx
 >>> graph = snnx.read(snnx.example_path("braille"))
 >>> sim = Simulator(graph, "snntorch")
@@ -16,37 +26,91 @@ own (`Simulator.params` is the graph's) to train with `jax.grad`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
+from snnx.sim import batches
 from snnx.sim.executor import Params, Program
 from snnx.sim.ops import OPS
 from snnx.sim.plan import HOIST_FROM, Plan
 
 #: Each schedule's ``hoist_from`` (`Plan.build`) for a forward call and for `Simulator.run`.
+#: On a GPU or TPU ``auto`` hoists every stateless layer in both: one large product over the
+#: sequence costs there what one step's small product does.
 SCHEDULES = {"auto": (HOIST_FROM, 0.0), "layer": (0.0, 0.0), "step": (math.inf, math.inf)}
+#: Matrix-product precision of each mode (`jax.default_matmul_precision`; None: JAX's default).
+PRECISIONS = {"highest": "highest", "fast": None}
+#: NIR primitives that emit spikes.
+SPIKING = ("IF", "LIF", "CubaLIF", "Threshold")
 _COMPILED: dict[str, Any] = {}
 _CACHE_SIZE = 64
 
 
+class HostArrays(Mapping):
+    """Named arrays that stay where they were computed until read: each is copied to the host
+    (numpy) the first time it is looked up.
+
+    >>> arrays = HostArrays({"x": jnp.ones(3)})
+    >>> type(arrays["x"]).__name__, list(arrays)
+    ('ndarray', ['x'])
+    """
+
+    def __init__(self, arrays: Mapping[str, Any]) -> None:
+        self._arrays = dict(arrays)
+        self._host: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._host:
+            self._host[key] = np.asarray(self._arrays[key])
+        return self._host[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arrays)
+
+    def __len__(self) -> int:
+        return len(self._arrays)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k!r}: {np.shape(v)} {v.dtype}" for k, v in self._arrays.items())
+        return f"HostArrays({{{shapes}}})"
+
+    def on_device(self) -> dict[str, Any]:
+        """The arrays as computed (jax arrays), without copying."""
+        return dict(self._arrays)
+
+
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """``outputs``: Output node -> ``(T, B, *shape)``; ``records``: ``"NODE.STATE"`` -> same."""
+    """``outputs``: Output node -> ``(T, B, *shape)``; ``records``: ``"NODE.STATE"`` -> same.
+    Both map names to numpy arrays, each copied from the device when first read."""
 
-    outputs: dict[str, np.ndarray]
-    records: dict[str, np.ndarray]
+    outputs: Mapping[str, np.ndarray]
+    records: Mapping[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        for name in ("outputs", "records"):
+            value = getattr(self, name)
+            if not isinstance(value, HostArrays):
+                object.__setattr__(self, name, HostArrays(value))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Outputs and records in one dict (what ``snnx simulate -o out.npz`` saves)."""
         return {**self.outputs, **self.records}
+
+    def ready(self) -> Result:
+        """Wait until every array is computed (they are computed asynchronously); ``self``."""
+        jax.block_until_ready([self.outputs.on_device(), self.records.on_device()])
+        return self
 
 
 def resolve_semantics(graph: Graph, semantics: Semantics | str | None) -> Semantics:
@@ -72,9 +136,11 @@ class Simulator:
     ``program``) hoists every one, as pays off for each (`snnx.sim.plan`).
     ``surrogate``/``slope`` pick the spike function's gradient; ``checkpoint`` trades compute for
     memory in the backward pass (re-computing each step); ``record`` names nodes whose states to
-    return; ``shard`` splits the batch across all local devices; ``dtype`` is the arithmetic
-    (``float32``; ``float16`` as half-precision hardware computes; ``float64`` needs
-    ``jax_enable_x64``).
+    return, and ``margins`` adds each one's distance from a float tie (`snnx.sim.executor`);
+    ``shard`` splits the batch across all devices (of all processes under `jax.distributed`,
+    `snnx.sim.batches`); ``dtype`` is the arithmetic (``float32``; ``float16`` as
+    half-precision hardware computes; ``float64`` needs ``jax_enable_x64``); ``precision`` is
+    ``highest`` (float32 products: the reference) or ``fast`` (the device's default).
     """
 
     def __init__(
@@ -89,15 +155,27 @@ class Simulator:
         record: Sequence[str] = (),
         shard: bool = False,
         dtype: str = "float32",
+        precision: str = "highest",
+        margins: bool = False,
     ) -> None:
         if schedule not in SCHEDULES:
             raise SnnxError(f"unknown schedule {schedule!r}; choose from {', '.join(SCHEDULES)}")
+        if precision not in PRECISIONS:
+            raise SnnxError(f"unknown precision {precision!r}; choose from {', '.join(PRECISIONS)}")
         self.source = graph
         self.semantics = resolve_semantics(graph, semantics)
+        self.precision = precision
         options = dict(
-            surrogate=surrogate, slope=slope, record=record, checkpoint=checkpoint, dtype=dtype
+            surrogate=surrogate,
+            slope=slope,
+            record=record,
+            checkpoint=checkpoint,
+            dtype=dtype,
+            margins=margins,
         )
         forward, gradients = SCHEDULES[schedule]
+        if schedule == "auto" and jax.default_backend() != "cpu":
+            forward = gradients
 
         def build(hoist_from: float) -> Program:
             plan = Plan.build(graph, hoist_from=hoist_from, early=self._early)
@@ -107,8 +185,9 @@ class Simulator:
         self.forward_program = self.program if forward == gradients else build(forward)
         self.params: Params = self.program.params()
         self.shard = shard
-        key = (schedule, surrogate, slope, checkpoint, tuple(record), dtype)
-        self._run, self._forward = (_compiled(p, key) for p in (self.program, self.forward_program))
+        key = (schedule, surrogate, slope, checkpoint, tuple(record), dtype, margins, precision)
+        self._run = _compiled(self.program, key, precision)
+        self._forward = _compiled(self.forward_program, key, precision, compact=True)
 
     def _early(self, node) -> bool:
         op = OPS.get(node.type)
@@ -126,6 +205,13 @@ class Simulator:
         outputs, records, end = self._run(params, self._named(inputs), carry)
         return (outputs, records) if carry is None else (outputs, records, end)
 
+    def forward(self, inputs: Any, params: Params | None = None, carry: dict | None = None):
+        """Run the forward program (no gradients) on device arrays: ``(outputs, records)``, spike
+        trains compact (`spike_dtypes`); given a ``carry``, ``(outputs, records, carry)``."""
+        params = self.params if params is None else params
+        outputs, records, end = self._forward(params, self._named(inputs), carry or {})
+        return (outputs, records) if carry is None else (outputs, records, end)
+
     def __call__(
         self,
         inputs: Any,
@@ -134,9 +220,11 @@ class Simulator:
         chunk: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> Result:
-        """Run and return numpy arrays. ``inputs``: one ``(T, B, *shape)`` array when the graph
-        has one Input, else a dict Input name -> array. With ``chunk``, run ``chunk`` steps at a
-        time (state carried over; the same result), calling ``progress(steps_done)`` after each."""
+        """Run without gradients; a `Result` of numpy arrays, each copied from the device when
+        first read (spike trains as ``bool`` or ``uint8`` counts). ``inputs``: one
+        ``(T, B, *shape)`` array when the graph has one Input, else a dict Input name -> array.
+        With ``chunk``, run ``chunk`` steps at a time (state carried over; the same result),
+        copying each chunk to the host and calling ``progress(steps_done)`` after it."""
         named = self._named(inputs)
         params = self.params if params is None else params
         steps = np.shape(next(iter(named.values())))[0]
@@ -147,15 +235,16 @@ class Simulator:
                 named if chunk >= steps else {k: v[start : start + chunk] for k, v in named.items()}
             )
             outputs, records, carry = self._forward(params, part, carry)
-            pieces.append({**outputs, **records})
+            whole = {**outputs, **records}
+            distributed = not all(getattr(v, "is_fully_addressable", True) for v in whole.values())
+            pieces.append(batches.to_host(whole) if chunk < steps or distributed else whole)
             if progress is not None:
                 progress(min(start + chunk, steps))
-        joined = {
-            k: np.asarray(pieces[0][k])
+        joined = (
+            pieces[0]
             if len(pieces) == 1
-            else np.concatenate([np.asarray(p[k]) for p in pieces])
-            for k in pieces[0]
-        }
+            else {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
+        )
         return Result({k: joined[k] for k in outputs}, {k: joined[k] for k in records})
 
     def graph(self, params: Params | None = None) -> Graph:
@@ -184,7 +273,7 @@ class Simulator:
             raise SnnxError(f"the graph has Inputs {self.inputs}: give a dict of arrays")
         else:
             named = {self.inputs[0]: inputs}
-        return _shard_batch(named) if self.shard and jax.device_count() > 1 else named
+        return batches.shard(named) if self.shard and jax.device_count() > 1 else named
 
 
 def simulate(
@@ -205,14 +294,61 @@ def simulate(
     return Simulator(graph, semantics, record=record, **options)(inputs)
 
 
-def _compiled(program: Program, options: tuple) -> Callable:
-    """``jax.jit(program.run)``, shared by programs of equal structure."""
-    key = _fingerprint(program, options)
+def _compiled(program: Program, options: tuple, precision: str, compact: bool = False) -> Callable:
+    """``jax.jit(program.run)`` traced at ``precision``, shared by programs of equal structure;
+    ``compact``: spike trains cast to `spike_dtypes` inside the program."""
+    key = _fingerprint(program, (*options, precision, compact))
     if key not in _COMPILED:
         if len(_COMPILED) >= _CACHE_SIZE:
             _COMPILED.pop(next(iter(_COMPILED)))
-        _COMPILED[key] = jax.jit(program.run)
+        run = program.run
+        if compact:
+            run = functools.partial(_compact_run, program, spike_dtypes(program))
+        _COMPILED[key] = _at_precision(jax.jit(run), PRECISIONS[precision])
     return _COMPILED[key]
+
+
+def _at_precision(jitted: Callable, precision: str | None) -> Callable:
+    """``jitted`` traced (and so compiled) with ``precision`` as the default matrix-product
+    precision, which the trace bakes into each product: scoped to this function, not the
+    caller's program, and kept by `jax.grad` of a program that calls it."""
+    if precision is None:
+        return jitted
+
+    @functools.wraps(jitted)
+    def run(*args):
+        with jax.default_matmul_precision(precision):
+            return jitted(*args)
+
+    return run
+
+
+def _compact_run(program: Program, dtypes: dict[str, Any], params, inputs, carry):
+    outputs, records, carry = program.run(params, inputs, carry)
+    cast = lambda arrays: {k: v.astype(dtypes.get(k, v.dtype)) for k, v in arrays.items()}  # noqa: E731
+    return cast(outputs), cast(records), carry
+
+
+def spike_dtypes(program: Program) -> dict[str, Any]:
+    """For each output and ``NODE.out`` record that carries spikes: the dtype that holds them
+    exactly, ``bool`` (at most one unit spike per step) or ``uint8`` (at most 255)."""
+    graph = program.plan.graph
+
+    def dtype(name: str):
+        node = graph[name]
+        if node.type not in SPIKING:
+            return None
+        knobs = program.semantics.for_type(node.type)
+        if knobs.spike_amplitude != "1":
+            return None
+        most = 1 if node.type == "Threshold" else knobs.max_spikes
+        return jnp.bool_ if most == 1 else jnp.uint8 if 1 < most < 256 else None
+
+    found = {f"{name}.out": dtype(name) for name in program.record}
+    for name in graph.outputs:
+        sources = list(graph.predecessors(name))
+        found[name] = dtype(sources[0]) if len(sources) == 1 else None
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def _fingerprint(program: Program, options: tuple) -> str:
@@ -233,18 +369,3 @@ def _fingerprint(program: Program, options: tuple) -> str:
         repr([(s.kind, s.nodes, sorted(s.back_edges)) for s in program.plan.segments]).encode()
     )
     return digest.hexdigest()
-
-
-def _shard_batch(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Place inputs split along the batch axis (axis 1) across all local devices."""
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-    devices = np.array(jax.devices())
-    mesh = Mesh(devices, ("batch",))
-    sharding = NamedSharding(mesh, PartitionSpec(None, "batch"))
-    for name, value in inputs.items():
-        if np.shape(value)[1] % len(devices):
-            raise SnnxError(
-                f"batch of {np.shape(value)[1]} for '{name}' does not split across {len(devices)} devices"
-            )
-    return {name: jax.device_put(np.asarray(value), sharding) for name, value in inputs.items()}
