@@ -21,7 +21,7 @@ from snnx import Node
 from snnx.semantics import Semantics
 from snnx.sim import Simulator
 from snnx.targets import LayerMap, Lowered, Spec, Target
-from snnx.verify import TIE_ULPS, verify
+from snnx.verification import TIE_ULPS, verify
 
 
 def precisions(jaxpr) -> list:
@@ -111,7 +111,7 @@ class Echo(Target):
     """A target that reproduces the reference of a one-layer graph exactly (for the tie count)."""
 
     name = "echo"
-    spec = Spec("the reference", {})
+    spec = Spec("the reference", supported=("Input", "Output", "IF"))
 
     def lower(self, graph, semantics, **options):
         return Lowered(self.name, graph, semantics, [LayerMap("L", "if", 3)], program=None)

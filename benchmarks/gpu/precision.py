@@ -11,7 +11,7 @@ threshold in float spacings), and saves them per workload and mode. ``compare`` 
 device mode against the CPU: the output spikes that differ (the figure of issue 18), the samples
 in which any spiking node differs, and for each such sample its *first* divergence (the earliest
 step, and in it the first node in flow order that differs): the largest CPU margin there, in
-ulps. A first divergence within `snnx.verify.TIE_ULPS` is a float tie; later differences in
+ulps. A first divergence within `snnx.verification.TIE_ULPS` is a float tie; later differences in
 the same sample follow from it.
 """
 
@@ -91,7 +91,7 @@ def first_divergences(cpu, device, nodes: list[str]) -> tuple[int, list[float]]:
 
 
 def compare(args) -> dict:
-    from snnx.verify import TIE_ULPS
+    from snnx.verification import TIE_ULPS
 
     cpu_dir, dev_dir = Path(args.cpu), Path(args.device)
     meta = json.loads((dev_dir / "meta.json").read_text())

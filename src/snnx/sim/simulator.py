@@ -38,6 +38,7 @@ import numpy as np
 
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
+from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 from snnx.sim import batches
 from snnx.sim.executor import Params, Program
@@ -50,8 +51,6 @@ from snnx.sim.plan import HOIST_FROM, Plan
 SCHEDULES = {"auto": (HOIST_FROM, 0.0), "layer": (0.0, 0.0), "step": (math.inf, math.inf)}
 #: Matrix-product precision of each mode (`jax.default_matmul_precision`; None: JAX's default).
 PRECISIONS = {"highest": "highest", "fast": None}
-#: NIR primitives that emit spikes.
-SPIKING = ("IF", "LIF", "CubaLIF", "Threshold")
 _COMPILED: dict[str, Any] = {}
 _CACHE_SIZE = 64
 
@@ -336,7 +335,7 @@ def spike_dtypes(program: Program) -> dict[str, Any]:
 
     def dtype(name: str):
         node = graph[name]
-        if node.type not in SPIKING:
+        if not SCHEMA[node.type].spiking:
             return None
         knobs = program.semantics.for_type(node.type)
         if knobs.spike_amplitude != "1":
