@@ -46,8 +46,12 @@ from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA, STATEFUL
 from snnx.ir.shapes import GraphShapes
 
-#: Forward, hoist a stateless node from this many multiply-adds per sample.
+#: Forward, hoist a stateless node from this many multiply-adds per sample (on a CPU).
 HOIST_FROM = 1 << 20
+#: The same on a GPU, where one step's small product costs little more than a large one: on an
+#: H200 one scan won forward up to 4M multiply-adds per sample (dense 2048, the CNN, Braille) and
+#: hoisting won at 268M (Linear 16384), x3.3 (benchmarks/README.md, GPU section).
+HOIST_FROM_GPU = 1 << 26
 
 
 @dataclasses.dataclass(frozen=True)
