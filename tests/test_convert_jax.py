@@ -11,15 +11,10 @@ import numpy as np
 import pytest
 
 import snnx
-from snnx.convert import (
-    ConversionError,
-    express,
-    from_equinox,
-    load_equinox,
-    save_equinox,
-    to_equinox,
-)
-from snnx.convert import equinox_modules as em
+from snnx import equinox_modules as em
+from snnx import express, from_equinox, to_equinox
+from snnx.errors import ConversionError
+from snnx.exporters import load_equinox, save_equinox
 from snnx.sim import simulate
 
 KEYS = jax.random.split(jax.random.PRNGKey(0), 8)
@@ -140,6 +135,22 @@ def test_express_keeps_the_behaviour(source, target):
     assert moved.semantics == target
     assert want.sum() > 0
     assert np.array_equal(simulate(moved, x).outputs["output"], want)
+
+
+def test_express_as_a_pass_is_checked_under_the_semantics_it_stores():
+    """``optimize(..., ["express"], options={"target": ...})``: the manager's equivalence check
+    runs the result under the target semantics and finds the spikes unchanged."""
+    graph = snnx.read(snnx.example_path("braille"))
+    moved, records = snnx.optimize(
+        graph,
+        ["express"],
+        semantics=snnx.Semantics.profile("snntorch"),
+        options={"target": "norse"},
+        check_equivalence=True,
+        steps=40,
+    )
+    assert moved.semantics.profile_name == "norse"
+    assert records[0].equivalence["output"]["spike_agreement"] == 1.0
 
 
 def test_express_refuses_what_the_target_cannot_do():

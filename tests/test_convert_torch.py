@@ -10,8 +10,9 @@ import torch
 from test_roundtrip_property import every_type_graph
 
 import snnx
-from snnx.convert import ConversionError, from_torch, to_torch
-from snnx.convert.torch_export import to_torchscript
+from snnx import from_torch, to_torch
+from snnx.errors import ConversionError
+from snnx.exporters.torch import to_torchscript
 from snnx.ir import Graph, Node
 from snnx.sim import simulate
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from snnx.ir.graph import Graph
-from snnx.rasters import is_spike_train
+from snnx.reports.rasters import is_spike_train
 from snnx.semantics import Semantics
 from snnx.sim import Simulator, batches, resolve_semantics
 from snnx.targets.base import LayerMap, Lowered, Target

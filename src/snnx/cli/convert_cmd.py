@@ -10,7 +10,7 @@ module, its variables from ``--weights variables.msgpack``, ``flax.serialization
 also with ``--shape``. The destination's
 kind follows its extension (or ``--to``): ``.nir``; ``.pt``/``.ts`` a TorchScript module
 (``forward(xs, state=None) -> (ys, state)`` over ``(T, B, *shape)``, ``init_state(batch)``);
-``.eqx`` an Equinox model (`snnx.convert.load_equinox`). ``--profile``/``--dt`` give the semantics
+``.eqx`` an Equinox model (`snnx.exporters.load_equinox`). ``--profile``/``--dt`` give the semantics
 where the source says none; where it does, they re-express the model for them (or fail saying
 why). Nothing is written on failure."""
 
@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         from snnx.atomic import atomic_path
-        from snnx.convert.torch_export import to_torchscript
+        from snnx.exporters.torch import to_torchscript
 
         module = to_torchscript(graph)
         with atomic_path(args.output) as tmp:
             torch.jit.save(module, str(tmp))
     else:
-        from snnx.convert.jax_export import save_equinox, to_equinox
+        from snnx.exporters.equinox import save_equinox, to_equinox
 
         save_equinox(to_equinox(graph), args.output)
     print(f"wrote {args.output} ({kind}; {graph.semantics.describe()})")
@@ -135,8 +135,8 @@ def _shape(args: argparse.Namespace, flag: str) -> tuple[int, ...]:
 def _from_torch(args: argparse.Namespace):
     import torch
 
-    from snnx.convert.torch_import import from_torch
     from snnx.errors import SnnxError
+    from snnx.importers.torch import from_torch
 
     model = _factory(args.torch, "torch")
     if not isinstance(model, torch.nn.Module):
@@ -164,8 +164,8 @@ def _from_torch(args: argparse.Namespace):
 def _from_snnax(args: argparse.Namespace):
     import equinox as eqx
 
-    from snnx.convert.snnax_import import from_snnax
     from snnx.errors import SnnxError
+    from snnx.importers.snnax import from_snnax
 
     model = _factory(args.snnax, "snnax")
     if args.weights:
@@ -183,8 +183,8 @@ def _from_slax(args: argparse.Namespace):
     import jax.numpy as jnp
     from flax import serialization
 
-    from snnx.convert.slax_import import from_slax
     from snnx.errors import SnnxError
+    from snnx.importers.slax import from_slax
 
     module = _factory(args.slax, "slax")
     shape = _shape(args, "slax")
@@ -210,7 +210,7 @@ def _semantics(graph, args: argparse.Namespace):
         return graph
     if args.profile is None and (args.dt is None or args.torch or args.snnax or args.slax):
         return graph
-    from snnx.convert.express import express
+    from snnx.passes.express import express
 
     target = Semantics.profile(args.profile) if args.profile else graph.semantics
     if args.dt is not None:

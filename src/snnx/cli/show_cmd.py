@@ -19,8 +19,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, check and draw the graph."""
-    from snnx.drawing import draw
     from snnx.ir.nirfile import read
+    from snnx.reports.drawing import draw
 
     draw(read(args.file), args.output)
     print(f"wrote {args.output}")

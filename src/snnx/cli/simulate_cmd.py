@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name}: shape {values.shape}, total {values.sum():g}")
     print(f"wrote {args.output} ({', '.join(arrays)})")
     if args.plot:
-        from snnx.rasters import plot_rasters
+        from snnx.reports.rasters import plot_rasters
 
         plot_rasters({**{f"input {k}": v for k, v in inputs.items()}, **result.outputs}, args.plot)
         print(f"wrote {args.plot}")

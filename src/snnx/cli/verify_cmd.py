@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         return 0 if result.passed(args.min_agreement) else 1
     print(json.dumps(report, indent=2) if args.json else text)
     if args.report:
-        from snnx.verify_report import write_report
+        from snnx.reports.verification import write_report
 
         written = write_report(result, args.report)
         if not args.json:

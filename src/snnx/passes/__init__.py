@@ -5,6 +5,7 @@ from snnx.passes import (  # noqa: F401  (registration)
     avgpool_to_sumpool,
     cuba_to_lif,
     delays_to_steps,
+    express,
     flatten_subgraphs,
     fold_flatten,
     fold_scale,

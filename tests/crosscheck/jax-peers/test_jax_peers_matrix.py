@@ -36,7 +36,7 @@ from jaxpeerkit import (
 from snnax.snn.layers.srm import SRM
 
 import snnx
-from snnx.convert import ConversionError
+from snnx.errors import ConversionError
 from snnx.sim import Simulator, simulate
 
 T, B = 40, 3

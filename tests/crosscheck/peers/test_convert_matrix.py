@@ -23,9 +23,10 @@ import torch
 from peerkit import quiet
 
 import snnx
-from snnx.convert import ConversionError, from_torch, to_equinox, to_torch
-from snnx.convert.peers_export import to_norse, to_snntorch
-from snnx.convert.torch_export import to_torchscript
+from snnx import from_torch, to_equinox, to_torch
+from snnx.errors import ConversionError
+from snnx.exporters.peers import to_norse, to_snntorch
+from snnx.exporters.torch import to_torchscript
 from snnx.sim import simulate
 
 T, B = 40, 2
@@ -120,7 +121,7 @@ def sj_multi_step(net: Any, x: np.ndarray) -> np.ndarray:
 
 
 def equinox_run(built: Any, x: np.ndarray) -> np.ndarray:
-    from snnx.convert.equinox_modules import run
+    from snnx.equinox_modules import run
 
     model, semantics = built
     return np.asarray(run(model, x, semantics))
@@ -431,7 +432,7 @@ def _eqx():
     import equinox as eqx
     import jax
 
-    from snnx.convert import equinox_modules as em
+    from snnx import equinox_modules as em
 
     return eqx, jax.random.split(jax.random.PRNGKey(0), 8), em
 
@@ -549,11 +550,11 @@ def converted(name: str) -> tuple[snnx.Graph, np.ndarray, np.ndarray]:
     with quiet():
         model = arch.build()
         if arch.source == "equinox":
-            from snnx.convert import from_equinox
+            from snnx import from_equinox
 
             graph = from_equinox(model[0], arch.shape, model[1])
         elif arch.source == "spyx":
-            from snnx.convert import from_spyx
+            from snnx import from_spyx
 
             graph = from_spyx(model, arch.shape, (3,), dt=1.0)
         else:

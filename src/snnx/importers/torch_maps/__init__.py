@@ -3,7 +3,7 @@
 A map is a function ``fn(module, ctx) -> Node | Graph`` registered for a class by its package and
 name (``("snntorch", "Leaky")``), so that no framework is imported unless a model uses it; a
 subclass maps like its nearest registered base class. Neuron maps record the semantics their
-equations need with ``ctx.need(...)`` (see `snnx.convert._base.Requirements`).
+equations need with ``ctx.need(...)`` (see `snnx.importers.requirements.Requirements`).
 
 >>> "torch.Linear" in supported()
 True
@@ -16,7 +16,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from snnx.convert._base import ConversionError, Requirements
+from snnx.importers.requirements import ConversionError, Requirements
 
 _FRAMEWORK_MODULES = ("nn", "snntorch", "norse", "sinabs", "spikingjelly")
 #: (top-level package, class name) -> map function
@@ -66,7 +66,7 @@ class LayerContext:
 
 def _load() -> None:
     for name in _FRAMEWORK_MODULES:
-        importlib.import_module(f"snnx.convert.torch_maps.{name}")
+        importlib.import_module(f"snnx.importers.torch_maps.{name}")
 
 
 def key_of(cls: type) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from snnx import dynamics
-from snnx.convert._base import ConversionError
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
@@ -358,6 +358,6 @@ def to_torchscript(
         traced = torch.jit.trace(
             _FlatStep(net, keys), (x, [state[k] for k in keys]), check_trace=False
         )
-        from snnx.convert._torchscript import Sequence
+        from snnx.exporters.torchscript import Sequence
 
         return torch.jit.script(Sequence(traced, [rest[k].detach() for k in keys], axes))

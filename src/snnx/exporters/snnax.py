@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from snnx import dynamics
-from snnx.convert._base import ConversionError
-from snnx.convert._stepping import SLOPE, SURROGATE, OpCell, Steps
+from snnx.exporters.stepping import SLOPE, SURROGATE, OpCell, Steps
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics

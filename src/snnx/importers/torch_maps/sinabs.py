@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from snnx import dynamics
-from snnx.convert.torch_maps import LayerContext, register
-from snnx.convert.torch_maps.nn import array
+from snnx.importers.torch_maps import LayerContext, register
+from snnx.importers.torch_maps.nn import array
 from snnx.ir.node import Node
 
 PROFILE = "sinabs"

@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from snnx.convert.torch_maps import LayerContext, register
-from snnx.convert.torch_maps.nn import array
 from snnx.errors import SnnxWarning
+from snnx.importers.torch_maps import LayerContext, register
+from snnx.importers.torch_maps.nn import array
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 

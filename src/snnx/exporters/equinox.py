@@ -30,7 +30,7 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from snnx.atomic import atomic_path
-from snnx.convert._base import ConversionError
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
 from snnx.sim.simulator import Simulator

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from snnx import dynamics
-from snnx.convert._base import ConversionError, Requirements, threshold_rule
+from snnx.importers.requirements import ConversionError, Requirements, threshold_rule
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA

@@ -4,7 +4,7 @@ padding mode only), ``AvgPool2d``, ``LPPool2d(norm_type=1)`` -> ``SumPool2d``, `
 before them by the importer; ``Identity`` and ``Dropout`` pass through (inference).
 
 >>> import torch
->>> from snnx.convert._base import Requirements
+>>> from snnx.importers.requirements import Requirements
 >>> ctx = LayerContext("fc", Requirements(), None)
 >>> linear(torch.nn.Linear(3, 2, bias=False), ctx).type
 'Linear'
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from snnx.convert.torch_maps import IDENTITY, SEQUENTIAL, LayerContext, register
+from snnx.importers.torch_maps import IDENTITY, SEQUENTIAL, LayerContext, register
 from snnx.ir.node import Node
 
 

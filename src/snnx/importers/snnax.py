@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from snnx import dynamics
-from snnx.convert._base import ConversionError, Requirements, threshold_rule
+from snnx.importers.requirements import ConversionError, Requirements, threshold_rule
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import WEIGHTED
@@ -279,7 +279,7 @@ def _stateless(layer: Any, name: str, n_inputs: int) -> Node:
     """The NIR node of a stateless layer (SNNAX's Flatten, or an ``eqx.nn`` layer)."""
     from snnax.snn import Flatten
 
-    from snnx.convert.jax_import import node_of
+    from snnx.importers.jax import node_of
 
     if isinstance(layer, Flatten):
         return Node("Flatten", start_dim=np.int64(0), end_dim=np.int64(-1))

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from snnx import dynamics
-from snnx.convert._base import ConversionError
-from snnx.convert._stepping import SLOPE, OpCell, Steps
-from snnx.convert.snnax_export import _plain_spiking, _Static, fields_in_effect, uniform
+from snnx.exporters.snnax import _plain_spiking, _Static, fields_in_effect, uniform
+from snnx.exporters.stepping import SLOPE, OpCell, Steps
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from snnx.convert._base import ConversionError
-from snnx.convert.express import express
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.schema import SCHEMA
+from snnx.passes.express import express
 from snnx.semantics import Semantics
 
 #: What snnTorch 1.0's importer computes, as a target for `express`.

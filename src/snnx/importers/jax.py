@@ -1,5 +1,5 @@
 """JAX models as snnx graphs: Equinox models built from snnx's Equinox modules
-(`snnx.convert.equinox_modules`) and ``eqx.nn`` layers, and Spyx models through Spyx's own NIR
+(`snnx.equinox_modules`) and ``eqx.nn`` layers, and Spyx models through Spyx's own NIR
 export.
 
 `from_equinox` maps ``eqx.nn.Linear`` to ``Affine``/``Linear`` (``W x + b``), ``eqx.nn.Conv1d``/
@@ -19,7 +19,7 @@ crossing: the simulator schedules such late spikes at the start of a step, so th
 back edge; a simulator without that schedule refuses them.
 
 >>> import jax, equinox as eqx
->>> from snnx.convert.equinox_modules import LIF, Sequential
+>>> from snnx.equinox_modules import LIF, Sequential
 >>> net = Sequential((eqx.nn.Linear(3, 2, key=jax.random.PRNGKey(0)), LIF.init(2, tau=1e-3)))
 >>> sorted(from_equinox(net, (3,)).nodes)
 ['0', '1', 'input', 'output']
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from snnx.convert._base import ConversionError
-from snnx.convert.equinox_modules import Flatten, Network, Neuron, Sequential
+from snnx.equinox_modules import Flatten, Network, Neuron, Sequential
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA, SPIKING_NEURONS

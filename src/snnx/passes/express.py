@@ -17,6 +17,8 @@ neuron). Delays keep their number of steps. What the target cannot express is an
 node: a different reset, reset or spike timing, threshold test, spikes per step, floor, current
 timing, initial voltage, a field it fixes to another value, or a gain to fold with no weights in
 front of the neuron. The result is flat (subgraphs inlined) and stores the target semantics.
+As a pass (``express``, option ``target=PROFILE``, ``unit_gain``), the manager's equivalence check
+runs the result under the semantics it stores.
 
 >>> import snnx
 >>> g = snnx.read(snnx.example_path("braille"))
@@ -33,10 +35,11 @@ from typing import Any
 import numpy as np
 
 from snnx import dynamics
-from snnx.convert._base import ConversionError
+from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
+from snnx.passes.base import PassContext, register
 from snnx.semantics import Semantics
 from snnx.sim.simulator import resolve_semantics
 
@@ -245,3 +248,18 @@ def _fold(graph: Graph, name: str, k: np.ndarray) -> None:
             bias = np.asarray(node.bias)
             changes["bias"] = (np.broadcast_to(bias, row.shape) * row).astype(bias.dtype)
         graph.replace_node(pred, node.replace(**changes))
+
+
+@register("express", exact=False)
+def express_pass(graph: Graph, ctx: PassContext) -> Graph:
+    """The graph re-written to behave the same under the semantics ``options["target"]`` (a
+    profile name), from ``ctx.semantics`` (`express`); the result stores the target semantics.
+    Exact up to the float rounding of the re-derived fields (tau from its decay, ...), so not
+    marked exact: with ``--check-equivalence`` the manager reports the difference, running the
+    result under the semantics it stores."""
+    target = ctx.options.get("target")
+    if target is None:
+        raise ConversionError("the express pass needs the option target=PROFILE")
+    out = express(graph, target, source=ctx.semantics, unit_gain=bool(ctx.options.get("unit_gain")))
+    ctx.note(f"expressed for {out.semantics.profile_name or 'the target semantics'}")
+    return out

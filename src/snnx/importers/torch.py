@@ -1,7 +1,7 @@
 """`from_torch`: a PyTorch spiking model as a snnx `Graph`, with the semantics of its framework.
 
 The model is traced symbolically with nirtorch's tracer (`torch.fx`; nothing runs), its layers
-becoming leaves when a layer map knows them (`snnx.convert.torch_maps`: plain ``torch.nn``,
+becoming leaves when a layer map knows them (`snnx.importers.torch_maps`: plain ``torch.nn``,
 snnTorch, Norse, Sinabs, SpikingJelly). The forward must describe *one time step* (or be a
 ``Sequential`` of layers, which is the same thing): each layer becomes a node named by its path
 in the model (``"0"``, ``"fc1"``, ``"block.conv"``), each tensor passed from one layer to the next
@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from snnx.convert._base import ConversionError, Requirements
-from snnx.convert.torch_maps import FRAMEWORKS, LayerContext, key_of, lookup, supported
-from snnx.convert.torch_maps.nn import array, flatten_node
+from snnx.importers.requirements import ConversionError, Requirements
+from snnx.importers.torch_maps import FRAMEWORKS, LayerContext, key_of, lookup, supported
+from snnx.importers.torch_maps.nn import array, flatten_node
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import ELEMENTWISE, SCHEMA, WEIGHTED
