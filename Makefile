@@ -5,17 +5,23 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 EXAMPLE := src/snnx/examples/braille.nir
+# Recipes run in bash with pipefail, so a command piped through QUIET still fails the target.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# A local package mirror, where there is one, makes pip warn about every package it skips.
+QUIET := 2>&1 | { grep -v -e "WARNING: Location 'file:///opt/pypi" -e "^Requirement already satisfied" || true; }
 
 .PHONY: venv demo test unit lint format clean crosscheck
 
 venv: $(VENV)/.installed
 
-# torch 2.13.0 (a CPU wheel on this machine) goes in first, so nothing later pulls a CUDA build.
-$(VENV)/.installed: pyproject.toml
+# Every release pinned by constraints.txt (what CI tested). torch 2.13.0 (a CPU wheel on this
+# machine) goes in first, so nothing later pulls a CUDA build.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade pip
-	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[dev]'
+	$(PIP) install --upgrade -c constraints.txt pip $(QUIET)
+	$(PIP) install -c constraints.txt torch==2.13.0 $(QUIET)
+	$(PIP) install -c constraints.txt -e '.[dev]' $(QUIET)
 	touch $@
 
 # The main job: the bundled Braille network (trained in snnTorch) read, written back losslessly,
