@@ -47,29 +47,36 @@ def fold_scale(graph: Graph, ctx: PassContext) -> Graph:
     (A Scale beside a dense synapse is `fuse-linear`'s.)"""
 
     def rewrite(level: Graph, path: str) -> None:
-        shapes = level.check()
-        for name in list(level):
-            if name not in level or not isinstance(level[name], Node):
-                continue
-            following = exclusive_pair(level, name)
-            if following is None:
-                continue
-            first, second = level[name], level[following]
-            if first.type == "Scale" and SCHEMA[second.type].shape == "conv":
-                factor = per_channel(first.scale, shapes[name].output)
-                if factor is not None:
-                    merge_into_first(level, name, following, scale_inputs(second, factor))
-                    ctx.note(
-                        "folded Scale into the next convolution's inputs",
-                        path + name,
-                        path + following,
-                    )
-            elif SCHEMA[first.type].shape == "conv" and second.type == "Scale":
-                factor = per_channel(second.scale, shapes[following].output)
-                if factor is not None:
-                    merge_into_first(level, name, following, scale_outputs(first, factor))
-                    ctx.note(
-                        "folded Scale into the convolution's outputs", path + name, path + following
-                    )
+        while _fold_one(level, path, ctx):  # a fold can make a new pair (Scale -> Conv -> Scale)
+            pass
 
     return each_level(graph, rewrite)
+
+
+def _fold_one(level: Graph, path: str, ctx: PassContext) -> bool:
+    """Fold the first foldable pair of ``level``; whether there was one."""
+    shapes = level.check()
+    for name in list(level):
+        if not isinstance(level[name], Node):
+            continue
+        following = exclusive_pair(level, name)
+        if following is None:
+            continue
+        first, second = level[name], level[following]
+        if first.type == "Scale" and SCHEMA[second.type].shape == "conv":
+            factor = per_channel(first.scale, shapes[name].output)
+            if factor is not None:
+                merge_into_first(level, name, following, scale_inputs(second, factor))
+                ctx.note(
+                    "folded Scale into the next convolution's inputs", path + name, path + following
+                )
+                return True
+        elif SCHEMA[first.type].shape == "conv" and second.type == "Scale":
+            factor = per_channel(second.scale, shapes[following].output)
+            if factor is not None:
+                merge_into_first(level, name, following, scale_outputs(first, factor))
+                ctx.note(
+                    "folded Scale into the convolution's outputs", path + name, path + following
+                )
+                return True
+    return False
