@@ -5,16 +5,21 @@ current shape (dense, conv, pooling, flatten, element-wise neurons, delays...), 
 recurrence (a dense back edge or a self-loop), skip connections (summed edges), and stretches
 wrapped into nested subgraphs (one or two ports). Field values vary in dtype (float16/32/64),
 scalar versus array form, and presence of optional fields; metadata is random and nested.
+
+`rewritable(name)` draws, for each compiler pass, graphs in which that pass finds something to
+rewrite (see the section at the end).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import string
 
 import numpy as np
 from hypothesis import strategies as st
 
 from snnx.ir import Graph, Node
+from snnx.semantics import Semantics
 
 FLOAT_DTYPES = (np.float32, np.float64, np.float16)
 INT_DTYPES = (np.int64, np.int32)
@@ -238,3 +243,380 @@ def graphs(draw):
         graph.add_edge(src, dst)
     graph.add_edge(last, "output")
     return graph
+
+
+# --- graphs each compiler pass rewrites ---------------------------------------------------------
+#
+# `rewritable(name)` draws a `Rewrite`: a graph in which pass ``name`` finds something to change,
+# and the semantics and options it runs under. Neurons are driven hard enough to spike (one input
+# spike through a weight of 1 moves v by 0.5-3 thresholds) and many graphs end in a value that is
+# not a spike train, so that a pass that changes the meaning changes what the equivalence check
+# compares. Beside what a pass must rewrite, some graphs hold what it must leave alone (an Affine
+# that only just is not an identity, a delay followed by a bias).
+
+DT = 1e-4
+EULER = Semantics(dt=DT)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rewrite:
+    """A graph for a pass to rewrite, the semantics it is simulated under, the pass options."""
+
+    graph: Graph
+    semantics: Semantics = EULER
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+def _rng(draw) -> np.random.Generator:
+    return np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+
+
+def _dense(draw, n_out: int, n_in: int, kind: str | None = None, bias: bool = True) -> Node:
+    """A Linear or Affine (float64 or float32) of mostly positive weights; ``bias=False``: an
+    Affine's bias is zero."""
+    rng = _rng(draw)
+    dtype = draw(st.sampled_from([np.float64, np.float32]))
+    weight = rng.uniform(-0.5, 1.5, (n_out, n_in)).astype(dtype)
+    kind = kind or draw(st.sampled_from(["Linear", "Affine"]))
+    if kind == "Linear":
+        return Node("Linear", weight=weight)
+    offset = rng.uniform(-0.3, 0.3, n_out) if bias else np.zeros(n_out)
+    return Node("Affine", weight=weight, bias=offset.astype(dtype))
+
+
+def driven(draw, kind: str, shape) -> Node:
+    """A neuron of ``kind`` over ``shape`` whose gain on its input is 0.5-3 per step (time
+    constants 2-10 steps of ``DT``), ``v_reset`` present or not."""
+    rng = _rng(draw)
+    shape = tuple(np.atleast_1d(shape))
+    k_mem, k_syn = rng.uniform(2, 10, shape), rng.uniform(2, 10, shape)
+    threshold = rng.uniform(0.5, 1.5, shape)
+    if kind == "IF":
+        return Node("IF", r=rng.uniform(0.5, 2, shape) / DT, v_threshold=threshold)
+    leak = rng.uniform(-0.2, 0.2, shape)
+    if kind in ("LIF", "LI"):
+        fields = dict(tau=k_mem * DT, r=rng.uniform(0.5, 3, shape) * k_mem, v_leak=leak)
+    else:
+        fields = dict(
+            tau_syn=k_syn * DT,
+            tau_mem=k_mem * DT,
+            r=rng.uniform(0.5, 3, shape) * k_mem,
+            v_leak=leak,
+            w_in=rng.uniform(0.5, 2, shape) * k_syn,
+        )
+    if kind in ("LIF", "CubaLIF"):
+        fields["v_threshold"] = threshold
+        if draw(st.booleans()):
+            fields["v_reset"] = rng.uniform(-0.3, 0.3, shape)
+    return Node(kind, fields)
+
+
+def _chain(nodes: dict, out_shape) -> Graph:
+    """``nodes`` (the first an Input) in a chain into an Output of ``out_shape``."""
+    return Graph.sequential({**nodes, "output": Node("Output", shape=list(out_shape))})
+
+
+def _conv(draw, c_in: int, spatial: list[int], bias: bool = True) -> tuple[Node, list[int]]:
+    """A 1-D or 2-D convolution (groups 1 or 2, padding 0 or 1) and its output shape."""
+    rng = _rng(draw)
+    groups = draw(st.sampled_from([g for g in (1, 2) if c_in % g == 0]))
+    c_out = groups * draw(st.integers(1, 2))
+    kernel = [draw(st.integers(1, min(2, n))) for n in spatial]
+    padding = [draw(st.integers(0, 1)) for _ in spatial]
+    node = Node(
+        "Conv1d" if len(spatial) == 1 else "Conv2d",
+        weight=rng.uniform(-1, 1, (c_out, c_in // groups, *kernel)),
+        bias=rng.uniform(-0.5, 0.5, c_out) if bias else np.zeros(c_out),
+        stride=[1] * len(spatial),
+        padding=padding,
+        dilation=[1] * len(spatial),
+        groups=groups,
+    )
+    out = [n + 2 * p - k + 1 for n, p, k in zip(spatial, padding, kernel, strict=True)]
+    return node, [c_out, *out]
+
+
+def _per_channel(draw, shape) -> Node:
+    """A Scale constant over all but the first (channel) dimension."""
+    factor = _rng(draw).uniform(0.5, 2, shape[0]).reshape(-1, *([1] * (len(shape) - 1)))
+    return Node("Scale", scale=np.broadcast_to(factor, shape).copy())
+
+
+@st.composite
+def _remove_dead(draw):
+    n = draw(st.integers(2, 5))
+    nodes = {
+        "input": Node("Input", shape=[n]),
+        "w": _dense(draw, n, n),
+        "lif": driven(draw, "LIF", n),
+    }
+    graph = _chain(nodes, [n])
+    for k in range(draw(st.integers(1, 3))):
+        source = draw(st.sampled_from(["input", "w", "lif", *(f"dead{j}" for j in range(k))]))
+        dead = _dense(draw, n, n) if draw(st.booleans()) else driven(draw, "LIF", n)
+        graph.add_node(f"dead{k}", dead)
+        graph.add_edge(source, f"dead{k}")
+        if draw(st.booleans()):
+            graph.add_edge(f"dead{k}", f"dead{k}")
+    return Rewrite(graph)
+
+
+def _identity_or_not(draw, n: int, kind: str, identity: bool) -> Node:
+    """An element-wise identity of ``kind`` (Scale of ones, zero Delay, identity Linear or
+    zero-bias Affine, a Flatten of a vector), or one changed in one place."""
+    if kind == "Flatten":
+        return Node("Flatten", start_dim=0, end_dim=-1)
+    value = np.eye(n) if kind in ("Linear", "Affine") else np.full(n, float(kind == "Scale"))
+    bias = np.zeros(n)
+    if not identity:
+        spot = (draw(st.integers(0, n - 1)),) * value.ndim
+        if kind == "Affine":
+            bias[spot[0]] = 0.25
+        else:
+            value[spot] += DT if kind == "Delay" else 0.5
+    field = {"Scale": "scale", "Delay": "delay"}.get(kind, "weight")
+    return Node(kind, {field: value, **({"bias": bias} if kind == "Affine" else {})})
+
+
+@st.composite
+def _remove_identity(draw):
+    """Identities of any kind, and beside them at least one node of each kind but Flatten that
+    only just is not one (in some order, some followed by a neuron)."""
+    n = draw(st.integers(1, 4))
+    kinds = ["Scale", "Delay", "Linear", "Affine"]
+    identities = draw(st.lists(st.sampled_from([*kinds, "Flatten"]), min_size=1, max_size=3))
+    stages = [(kind, True) for kind in identities] + [(kind, False) for kind in kinds]
+    nodes = {"input": Node("Input", shape=[n]), "w": _dense(draw, n, n)}
+    for k, (kind, identity) in enumerate(draw(st.permutations(stages))):
+        nodes[f"e{k}"] = _identity_or_not(draw, n, kind, identity)
+        if draw(st.integers(0, 3)) == 0:
+            nodes[f"n{k}"] = driven(draw, draw(st.sampled_from(["LIF", "LI"])), n)
+    return Rewrite(_chain(nodes, [n]))
+
+
+@st.composite
+def _fold_flatten(draw):
+    shape = [draw(st.integers(2, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 3))]
+    n = draw(st.integers(1, 4))
+    nodes = {"input": Node("Input", shape=shape)}
+    if draw(st.booleans()):
+        nodes["pre"] = driven(draw, "LI", shape)
+    nodes["flat"] = Node("Flatten", start_dim=0, end_dim=-1)
+    nodes["dense"] = _dense(draw, n, int(np.prod(shape)))
+    if draw(st.booleans()):
+        nodes["lif"] = driven(draw, "LIF", n)
+    return Rewrite(_chain(nodes, [n]))
+
+
+@st.composite
+def _fold_scale(draw):
+    spatial = [draw(st.integers(2, 4)) for _ in range(draw(st.integers(1, 2)))]
+    shape = [draw(st.sampled_from([1, 2, 4])), *spatial]
+    nodes = {"input": Node("Input", shape=shape)}
+    before, after = draw(st.sampled_from([(True, False), (False, True), (True, True)]))
+    if before:
+        nodes["s_in"] = _per_channel(draw, shape)
+    nodes["conv"], shape = _conv(draw, shape[0], spatial)
+    if after:
+        nodes["s_out"] = _per_channel(draw, shape)
+    if draw(st.booleans()):
+        nodes["lif"] = driven(draw, "LIF", shape)
+    return Rewrite(_chain(nodes, shape))
+
+
+def _into_neuron(draw, kinds, neuron: Node | None = None, n: int = 0) -> Graph:
+    """``input -> Linear/Affine -> neuron -> output``: ``neuron`` (of ``n`` elements), or one
+    drawn from ``kinds``."""
+    n_in, n = draw(st.integers(1, 4)), n or draw(st.integers(1, 4))
+    neuron = neuron or driven(draw, draw(st.sampled_from(kinds)), n)
+    nodes = {"input": Node("Input", shape=[n_in]), "w": _dense(draw, n, n_in), "n": neuron}
+    return _chain(nodes, [n])
+
+
+@st.composite
+def _fold_w_in(draw):
+    return Rewrite(_into_neuron(draw, ["CubaLIF", "CubaLI"]))
+
+
+@st.composite
+def _cuba_to_lif(draw):
+    n = draw(st.integers(1, 4))
+    cuba = driven(draw, draw(st.sampled_from(["CubaLIF", "CubaLI"])), n)
+    cuba = cuba.replace(tau_syn=np.full(n, DT), w_in=_rng(draw).uniform(0.5, 2, n))
+    if draw(st.booleans()):
+        cuba = cuba.replace(w_in=None)
+    return Rewrite(_into_neuron(draw, [], cuba, n))
+
+
+@st.composite
+def _lif_to_cuba(draw):
+    return Rewrite(_into_neuron(draw, ["LIF", "LI"]))
+
+
+@st.composite
+def _normalize_threshold(draw):
+    reset = draw(st.sampled_from(["zero", "subtract"]))
+    return Rewrite(_into_neuron(draw, ["IF", "LIF", "CubaLIF"]), EULER.replace(reset=reset))
+
+
+@st.composite
+def _fuse_linear(draw):
+    """2-4 linear stages, an Affine (its bias goes through what follows) among the first."""
+    n = draw(st.integers(1, 4))
+    kinds = draw(st.lists(st.sampled_from(["Scale", "Linear", "Affine"]), min_size=2, max_size=4))
+    if "Affine" not in kinds[:-1]:
+        kinds[draw(st.integers(0, len(kinds) - 2))] = "Affine"
+    nodes = {"input": Node("Input", shape=[n])}
+    for k, kind in enumerate(kinds):
+        if kind == "Scale":
+            nodes[f"l{k}"] = Node("Scale", scale=_rng(draw).uniform(-1, 2, n))
+        else:
+            nodes[f"l{k}"] = _dense(draw, n, n, kind)
+    if draw(st.booleans()):
+        nodes["lif"] = driven(draw, "LIF", n)
+    return Rewrite(_chain(nodes, [n]))
+
+
+@st.composite
+def _avgpool_to_sumpool(draw):
+    c, h, w = draw(st.integers(1, 2)), draw(st.integers(2, 4)), draw(st.integers(2, 4))
+    kernel = [draw(st.integers(1, h)), draw(st.integers(2, w))]
+    stride = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    pooled = [c, (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1]
+    nodes = {
+        "input": Node("Input", shape=[c, h, w]),
+        "avg": Node("AvgPool2d", kernel_size=kernel, stride=stride, padding=[0, 0]),
+    }
+    target = draw(st.sampled_from(["dense", "conv", "scale"]))
+    if target == "scale":
+        nodes["s"] = Node("Scale", scale=_rng(draw).uniform(0.5, 2, pooled))
+        return Rewrite(_chain(nodes, pooled))
+    if target == "conv":
+        nodes["conv"], shape = _conv(draw, c, pooled[1:])
+        return Rewrite(_chain(nodes, shape))
+    if draw(st.booleans()):
+        nodes["sum"] = Node("SumPool2d", kernel_size=[1, 1], stride=[1, 1], padding=[0, 0])
+    nodes["flat"] = Node("Flatten", start_dim=0, end_dim=-1)
+    n = draw(st.integers(1, 3))
+    nodes["dense"] = _dense(draw, n, int(np.prod(pooled)))
+    return Rewrite(_chain(nodes, [n]))
+
+
+@st.composite
+def _flatten_subgraphs(draw):
+    n = draw(st.integers(1, 4))
+    graph = Graph({"input": Node("Input", shape=[n]), "w": _dense(draw, n, n)}, [("input", "w")])
+    last, shape = "w", (n,)
+    for k in range(draw(st.integers(1, 2))):
+        inner, shape = draw(subgraph(shape, 1))
+        graph.add_node(f"sub{k}", inner)
+        for port in entry_ports(f"sub{k}", inner):
+            graph.add_edge(last, port)
+        last = f"sub{k}"
+    graph.add_node("output", Node("Output", shape=list(shape)))
+    graph.add_edge(last, "output")
+    return Rewrite(graph)
+
+
+def _uniform_delay(draw, shape, low=1) -> Node:
+    return Node("Delay", delay=np.full(shape, draw(st.integers(low, 3)) * DT))
+
+
+@st.composite
+def _move_delays(draw):
+    if draw(st.booleans()):
+        n = draw(st.integers(1, 4))
+        nodes = {"input": Node("Input", shape=[n]), "d": _uniform_delay(draw, n)}
+        kind = draw(st.sampled_from(["Linear", "Affine", "Scale"]))
+        nodes["w"] = (
+            Node("Scale", scale=_rng(draw).uniform(-1, 2, n))
+            if kind == "Scale"
+            else _dense(draw, n, n, kind, bias=False)
+        )
+        if draw(st.booleans()):  # a bias stops the delay
+            nodes["b"] = _dense(draw, n, n, "Affine")
+        return Rewrite(_chain(nodes, [n]))
+    shape = [draw(st.integers(1, 2)), draw(st.integers(2, 3)), draw(st.integers(2, 3))]
+    nodes = {"input": Node("Input", shape=shape), "d": _uniform_delay(draw, shape)}
+    kind = draw(st.sampled_from(["conv", "SumPool2d", "AvgPool2d"]))
+    if kind == "conv":
+        nodes["c"], shape = _conv(draw, shape[0], shape[1:], bias=False)
+    else:
+        nodes["p"] = Node(kind, kernel_size=[2, 2], stride=[1, 1], padding=[0, 0])
+        shape = [shape[0], shape[1] - 1, shape[2] - 1]
+    nodes["flat"] = Node("Flatten", start_dim=0, end_dim=-1)
+    nodes["w"] = _dense(draw, 2, int(np.prod(shape)))
+    return Rewrite(_chain(nodes, [2]))
+
+
+def _delays(draw, n, low=0, high=3) -> np.ndarray:
+    return _rng(draw).integers(low, high + 1, n) * DT
+
+
+@st.composite
+def _merge_delays(draw):
+    n = draw(st.integers(1, 4))
+    nodes = {"input": Node("Input", shape=[n])}
+    for k in range(draw(st.integers(2, 3))):
+        nodes[f"d{k}"] = Node("Delay", delay=_delays(draw, n))
+    nodes["w"] = _dense(draw, n, n)
+    return Rewrite(_chain(nodes, [n]))
+
+
+@st.composite
+def _split_delays(draw):
+    n, limit = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    delay = _delays(draw, n, 0, 8)
+    delay[draw(st.integers(0, n - 1))] = draw(st.integers(limit + 1, 8)) * DT
+    nodes = {"input": Node("Input", shape=[n]), "d": Node("Delay", delay=delay)}
+    nodes["w"] = _dense(draw, n, n)
+    return Rewrite(_chain(nodes, [n]), options={"max_delay_steps": limit})
+
+
+@st.composite
+def _relay_delays(draw):
+    n_in, n = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    nodes = {
+        "input": Node("Input", shape=[n_in]),
+        "w1": _dense(draw, n, n_in),
+        "a": driven(draw, draw(st.sampled_from(["IF", "LIF", "CubaLIF"])), n),
+        "d": _uniform_delay(draw, n),
+        "w2": _dense(draw, n, n),
+        "b": driven(draw, "LI", n),
+    }
+    return Rewrite(_chain(nodes, [n]), Semantics.profile("lava"))
+
+
+@st.composite
+def _delays_to_steps(draw):
+    n = draw(st.integers(1, 4))
+    off = _rng(draw).uniform(-1e-7, 1e-7, n)  # within the simulator's tolerance of the grid
+    delay = (_rng(draw).integers(1, 4, n) + off) * DT
+    nodes = {"input": Node("Input", shape=[n]), "d": Node("Delay", delay=delay)}
+    nodes["w"] = _dense(draw, n, n)
+    return Rewrite(_chain(nodes, [n]))
+
+
+REWRITES = {
+    "avgpool-to-sumpool": _avgpool_to_sumpool,
+    "cuba-to-lif": _cuba_to_lif,
+    "delays-to-steps": _delays_to_steps,
+    "flatten-subgraphs": _flatten_subgraphs,
+    "fold-flatten": _fold_flatten,
+    "fold-scale": _fold_scale,
+    "fold-w-in": _fold_w_in,
+    "fuse-linear": _fuse_linear,
+    "lif-to-cuba": _lif_to_cuba,
+    "merge-delays": _merge_delays,
+    "move-delays": _move_delays,
+    "normalize-threshold": _normalize_threshold,
+    "relay-delays": _relay_delays,
+    "remove-dead": _remove_dead,
+    "remove-identity": _remove_identity,
+    "split-delays": _split_delays,
+}
+
+
+def rewritable(name: str) -> st.SearchStrategy[Rewrite]:
+    """Graphs in which the pass ``name`` finds something to rewrite."""
+    return REWRITES[name]()
