@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import warnings
 
+import mpmath as mp
 import numpy as np
 import pytest
 
@@ -18,9 +19,6 @@ from snnx.targets.bss2 import grid
 from snnx.targets.bss2.lower import lower
 from snnx.targets.bss2.network import Network
 from snnx.targets.bss2.numerics import run_grid, spike_times_events, trains
-
-mp = pytest.importorskip("mpmath")
-
 
 # -- an independent reference: exact event-driven CUBA LIF network in mpmath -----------------------
 
@@ -298,7 +296,8 @@ def test_simultaneous_crossings_are_all_kept():
 
 
 def test_batched_samples_are_independent():
-    """A batch runs each sample on its own clock: the same as one sample at a time."""
+    """Consistency check of two snnx paths: a batch runs each sample on its own clock, the
+    same as one sample at a time."""
     net = network(1e-3, 5e-4, [[5.0, -1.0], [3.0, 4.5]])
     batch = [[[1e-3], [1.5e-3, 2e-3]], [[], [0.3e-3]], [[2e-3, 2.1e-3], []]]
     together = events_run(net, batch, t_end=0.02)

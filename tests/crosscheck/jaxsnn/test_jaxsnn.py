@@ -1,7 +1,9 @@
 """snnx's BrainScaleS-2 numerics against jaxsnn 0.3.0 (NIR import + event-based CUBA LIF).
 
 Both read the same NIR graphs (Input -> Linear -> CubaLIF -> Linear -> CubaLIF -> Output) and the
-same input spike times; every spike of every neuron must agree within 1e-6 s (model time).
+same input spike times; every neuron must have as many spikes in both, each within 1e-15 s
+(model time; measured: at most 1.04e-16 s over 14 graphs, seeds 1-7 at ratios 1 and 2; the
+README quotes this tolerance).
 
 What the comparison has to respect (measured, /work/staging/jaxsnn/FACTS.md):
 
@@ -38,7 +40,7 @@ from snnx.targets.bss2.numerics import spike_times_events
 
 jax.config.update("jax_enable_x64", True)  # jaxsnn in float64 (its error is ~1e-14 tau then)
 
-TOLERANCE = 1e-6  # seconds of model time, the required agreement
+TOLERANCE = 1e-15  # seconds of model time, the required agreement
 # jaxsnn's neurons start at rest (v_leak); the chip does too when the semantics say so
 REFERENCE = snnx.Semantics.profile("nir-reference", v_init="v_leak")
 
@@ -121,8 +123,9 @@ CASES = [  # (tau_mem, tau_syn): ratio 2 and 1 at biological (ms) scale
 ]
 
 
+@pytest.mark.parametrize("seed", [1, 4])  # 4: the largest deviation measured (1.04e-16 s, ratio 1)
 @pytest.mark.parametrize(("tau_mem", "tau_syn"), CASES)
-def test_spike_times_equal_jaxsnn(tau_mem, tau_syn, seed=1):
+def test_spike_times_equal_jaxsnn(tau_mem, tau_syn, seed):
     graph = two_layer(tau_mem, tau_syn, seed)
     events, t_end = inputs(tau_mem, seed), 12 * tau_mem
     want = run_jaxsnn(graph, events, t_end)
@@ -146,8 +149,8 @@ def test_leak_gain_and_input_weight_are_folded_like_jaxsnn():
 
 def test_hardware_time_is_jaxsnn_reading_the_graph_in_milliseconds():
     """jaxsnn's own reading of a graph (tau in ms) is BrainScaleS-2's 1000x acceleration: its
-    spike times (hardware seconds) are snnx's model-time spikes / speedup. Tolerance 1e-6 s of
-    model time, i.e. 1e-9 s on the chip."""
+    spike times (hardware seconds) are snnx's model-time spikes / speedup. Tolerance 1e-15 s of
+    model time, i.e. 1e-18 s on the chip (measured: 1.6e-19 s)."""
     graph = two_layer(10e-3, 5e-3, 4)
     events, t_end = inputs(10e-3, 4), 0.12
     program = lowered_network(graph)
@@ -178,17 +181,21 @@ def test_the_six_bit_artifact_weights_run_the_same_in_jaxsnn():
 
 
 def test_other_ratios_are_where_jaxsnn_is_wrong():
-    """At tau_mem/tau_syn = 1.5 jaxsnn still uses a ratio-1 or ratio-2 formula: its spike times
-    leave snnx's (which match the mpmath reference in the main suite) by far more than the
-    tolerance, or spikes go missing. This is why the equality tests keep to ratios 1 and 2."""
+    """At tau_mem/tau_syn = 1.5 jaxsnn still uses a ratio-1 or ratio-2 formula: on this graph
+    (measured) two neurons of the output layer get a different number of spikes (16 vs 15, 4 vs
+    2), and where the counts agree the times leave snnx's (which match the mpmath reference in
+    the main suite) by up to 8e-4 s. This is why the equality tests keep to ratios 1 and 2."""
     graph = two_layer(7.5e-3, 5e-3, 6)
     events, t_end = inputs(7.5e-3, 6), 0.09
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         want = run_jaxsnn(graph, events, t_end, allow_unsupported_tau_ratio=True)
     got = snnx_trains(lowered_network(graph), events, t_end)
-    try:
-        worst, total = deviation(got, want)
-    except AssertionError:
-        return  # spike counts differ: jaxsnn lost or added spikes
-    assert total > 0 and worst > 100 * TOLERANCE
+    pairs = [
+        (np.asarray(a), np.asarray(b))
+        for layer, trains in want.items()
+        for a, b in zip(got[layer], trains, strict=True)
+    ]
+    miscounted = sum(len(a) != len(b) for a, b in pairs)
+    worst = max(float(np.max(np.abs(a - b))) for a, b in pairs if len(a) == len(b) and len(a))
+    assert miscounted >= 1 and worst > 1e-5
