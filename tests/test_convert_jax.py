@@ -80,6 +80,8 @@ def test_unsupported_equinox_layer_is_named():
 
 
 def test_to_equinox_matches_the_simulator_jits_grads_and_chunks():
+    """Consistency check of two snnx paths: the exported Equinox module (jitted, in chunks, one
+    step) against the reference simulator; and it has gradients."""
     graph = snnx.read(snnx.example_path("braille"))
     x = spikes(2, (30, 2, 12))
     ref = simulate(graph, x, "snntorch").outputs["output"]

@@ -97,6 +97,8 @@ def test_refusals_name_the_layer():
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_to_torch_matches_the_simulator(profile):
+    """Consistency check of two snnx paths: the exported torch module against the reference
+    simulator (the peers tier compares with the frameworks themselves)."""
     graph = snnx.read(snnx.example_path("braille"))
     x = spikes(0, (20, 3, 12))
     semantics = snnx.Semantics.profile(profile, dt=1e-4)  # the graph's own time step
@@ -112,6 +114,8 @@ def test_to_torch_matches_the_simulator(profile):
 
 @pytest.mark.parametrize("profile", ["nir-reference", "sinabs"])
 def test_to_torch_runs_every_node_type_like_the_simulator(profile):
+    """Consistency check of two snnx paths: the exported torch module against the reference
+    simulator, every node type."""
     graph = every_type_graph()
     shape = graph["input"].shape
     x = spikes(3, (8, 2, *shape))
@@ -137,6 +141,8 @@ def test_to_torch_steps_chunks_and_trains():
 
 
 def test_torchscript_runs_any_batch_and_survives_save(tmp_path):
+    """Consistency check of two snnx paths: the saved TorchScript module against the reference
+    simulator."""
     graph = snnx.read(snnx.example_path("braille"))
     module = to_torchscript(graph, "norse")
     path = tmp_path / "m.pt"

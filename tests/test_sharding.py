@@ -31,6 +31,8 @@ print("ok")
 
 
 def test_batch_sharded_over_four_devices_matches_one(nir_paper):
+    """Consistency check of two snnx paths: a batch sharded over four (virtual) devices and the
+    same batch on one."""
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     code = CODE.format(path=str(nir_paper / "braille_noDelay_bias_zero.nir"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

@@ -272,7 +272,8 @@ def test_back_edge_carries_last_steps_value():
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs())
 def test_schedules_agree(graph):
-    """Hoisting layers over the whole sequence changes nothing: layer, step and auto agree."""
+    """Consistency check of two snnx paths: hoisting layers over the whole sequence changes
+    nothing; the layer, step and auto schedules agree."""
     x = np.random.default_rng(0).uniform(
         0, 1, size=(6, 2, *Plan.build(graph).shapes["input"].output)
     )
@@ -286,8 +287,8 @@ def test_schedules_agree(graph):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs(), st.sampled_from([0, math.inf]))
 def test_channels_last_feature_maps_change_nothing(graph, hoist_from):
-    """Holding (C, H, W) maps as (H, W, C) inside gives the same outputs and records, in NIR's
-    layout, as running everything in NIR's layout."""
+    """Consistency check of two snnx paths: holding (C, H, W) maps as (H, W, C) inside gives
+    the same outputs and records, in NIR's layout, as running everything in NIR's layout."""
     plan = Plan.build(graph, hoist_from=hoist_from)
     record = [n for n in plan.graph if plan.graph[n].type not in ("Input", "Output")]
     x = np.random.default_rng(1).uniform(0, 1, size=(6, 2, *plan.shapes["input"].output))
@@ -303,8 +304,9 @@ def test_channels_last_feature_maps_change_nothing(graph, hoist_from):
 
 
 def test_forward_and_gradient_plans_differ_and_agree(nir_paper):
-    """On the N-MNIST CNN, `run` hoists the convolutions (their gradients pay for it) while a
-    forward call steps them; both compute the same spikes."""
+    """Consistency check of two snnx paths: on the N-MNIST CNN, `run` hoists the convolutions
+    (their gradients pay for it) while a forward call steps them; both compute the same
+    spikes."""
     cnn = snnx.read(nir_paper / "cnn_sinabs.nir")
     sim = Simulator(cnn, "sinabs")
     hoisted = lambda program: {  # noqa: E731
@@ -340,6 +342,8 @@ def test_records_states_of_named_nodes(nir_paper):
 
 
 def test_nested_graph_runs_like_its_flat_twin():
+    """Consistency check of two snnx paths: a nested graph and its flattened copy give the
+    same outputs."""
     inner = Graph.sequential(
         {
             "a": Node("Input", shape=[2]),
@@ -445,6 +449,8 @@ def test_no_reset_keeps_firing_while_above_threshold():
 
 
 def test_chunked_runs_carry_state_and_give_the_whole_run(nir_paper):
+    """Consistency check of two snnx paths: a run in chunks of 7 steps, the state carried,
+    gives what one whole run gives."""
     braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
     sim = Simulator(braille, "snntorch", record=["lif1.lif"])
     x = (np.random.default_rng(4).uniform(size=(50, 3, 12)) < 0.3).astype(np.float32)

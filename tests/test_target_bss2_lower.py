@@ -283,7 +283,8 @@ def test_every_key_of_the_experiment_is_documented(compiled):
 
 
 def test_the_file_alone_reproduces_the_simulation(compiled, nir_paper):
-    """`artifact.read` rebuilds the network from experiment.json; it spikes like the lowered
+    """Consistency check of two snnx paths: `artifact.read` rebuilds the network from
+    experiment.json; it spikes like the lowered
     program, at the same times."""
     from_file = artifact.read(compiled / "experiment.json")
     with warnings.catch_warnings():

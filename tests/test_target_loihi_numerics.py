@@ -152,6 +152,7 @@ def test_conv_layers_convolve_as_pytorch_does():
 
 
 def test_a_batch_runs_as_its_samples_run_alone():
+    """Consistency check of two snnx paths: a batch and its samples one at a time."""
     rng = np.random.default_rng(0)
     layer = Layer(
         index=1,
@@ -196,6 +197,7 @@ def test_float32_decays_are_the_integer_ones():
 
 
 def test_float32_and_int32_states_give_the_same_run(monkeypatch):
+    """Consistency check of two snnx paths: the float32 and the int32 state representation."""
     rng = np.random.default_rng(1)
     layers = [
         Layer(

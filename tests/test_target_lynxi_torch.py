@@ -57,9 +57,11 @@ CASES = [(zoo_2d, (2, 9, 8), 0.3), (zoo_1d, (3, 16), 0.3)]
 @pytest.mark.parametrize("semantics", SEMANTICS, ids=lambda s: s.profile_name or "custom")
 @pytest.mark.parametrize(("make", "shape", "rate"), CASES, ids=["zoo_2d", "zoo_1d"])
 def test_torch_and_jax_float16_agree_bit_for_bit(make, shape, rate, semantics):
-    """Every op and neuron type, every profile's knobs (reset timing, spike output timing,
-    several spikes per step, v floor, v_init, field overrides) and a custom exact / previous-
-    current / unit-area semantics: every layer's output identical, spikes and voltages."""
+    """Consistency check of two snnx paths (the module and the numerics come from one lowered
+    program; the independent references are tests/crosscheck/peers/test_lynxi_reference.py).
+    Every op and neuron type, every profile's knobs (reset timing, spike output timing, several
+    spikes per step, v floor, v_init, field overrides) and a custom exact / previous-current /
+    unit-area semantics: every layer's output identical, spikes and voltages."""
     steps, batch = 16, 3
     lowered = LYNXI.lower(make(semantics.dt), semantics, steps=steps, batch=batch)
     x = spikes((steps, batch, *shape), rate, seed=11)
@@ -85,7 +87,8 @@ def test_torch_and_jax_float16_agree_bit_for_bit(make, shape, rate, semantics):
 def test_saved_artifact_loads_and_gives_the_float16_numerics(
     nir_paper, tmp_path, name, profile, steps, batch, rate
 ):
-    """``model.pt`` as `snnx compile` writes it, loaded with ``torch.jit.load``: its output is
+    """Consistency check of two snnx paths: ``model.pt`` as `snnx compile` writes it, loaded
+    with ``torch.jit.load``: its output is
     the numerics' output layer, bit for bit, and the traced probe gives every layer."""
     graph = snnx.read(nir_paper / name)
     lowered = LYNXI.lower(graph, snnx.Semantics.profile(profile), steps=steps, batch=batch)

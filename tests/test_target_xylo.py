@@ -161,6 +161,7 @@ def test_inputs_must_be_event_counts():
 
 
 def test_batch_samples_are_independent():
+    """Consistency check of two snnx paths: a batch and its samples one at a time."""
     rng = np.random.default_rng(0)
     p = program(n_in=3, n_hidden=4, n_out=2, dash_syn=2, dash_mem=3, dash_syn_out=1)
     p.dash_mem_out[:] = 2

@@ -154,6 +154,8 @@ def test_a_feed_forward_stack_is_packed_with_one_step_per_layer():
 
 @pytest.mark.parametrize("target", ["xylo-audio2", "xylo-imu"])
 def test_where_xylo_can_follow_the_reference_the_spikes_agree(target):
+    """Consistency check of two snnx paths: the Xylo integer numerics against the reference
+    simulator, within the bounds integer rounding leaves (XyloSim itself: the xylo tier)."""
     result = verify(xylo_like_graph(), get_target(target), spikes(150, 8, 8, 0.15), XYLO_LIKE)
     for layer in result.layers:
         # integer rounding only: most spikes identical, spike counts almost perfectly correlated

@@ -86,6 +86,8 @@ def spikes(steps=60, batch=6, seed=0):
 
 
 def test_replay_agrees_exactly_on_every_layer(braille):
+    """Consistency check of the verify machinery: the `replay` test target is the reference
+    itself, delayed, so every agreement figure must be perfect."""
     result = verify(braille, get_target("replay"), spikes(), "snntorch")
     assert [a.node for a in result.layers] == ["lif1.lif", "lif2"]
     assert all(a.exact == 1.0 and a.first_divergence is None for a in result.layers)
