@@ -18,19 +18,25 @@ venv: $(VENV)/.installed
 # Every release pinned by constraints.txt (what CI tested). torch 2.13.0 (a CPU wheel on this
 # machine) goes in first, so nothing later pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade -c constraints.txt pip $(QUIET)
-	$(PIP) install -c constraints.txt torch==2.13.0 $(QUIET)
-	$(PIP) install -c constraints.txt -e '.[dev]' $(QUIET)
-	touch $@
+	@echo "setting up $(VENV): the releases of constraints.txt (about a minute; 1.5 GB)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade -c constraints.txt pip $(QUIET)
+	@$(PIP) install -c constraints.txt torch==2.13.0 $(QUIET)
+	@$(PIP) install -c constraints.txt -e '.[dev]' $(QUIET)
+	@touch $@
 
 # The main job: the bundled Braille network (trained in snnTorch) read, written back losslessly,
-# compiled for Loihi 2 and verified against the reference simulator on random spike trains.
+# compiled for Loihi 2 and verified against the reference simulator on random spike trains. Each
+# step prints its command; the last line says whether the verification passed.
 demo: venv
+	@echo "== 1/4 the bundled Braille network (NIR paper; trained in snnTorch)"
 	$(BIN)/snnx inspect $(EXAMPLE)
+	@echo "== 2/4 read and written back: every dataset of the file must come back identical"
 	$(BIN)/python scripts/roundtrip.py $(EXAMPLE)
+	@echo "== 3/4 compiled for Intel Loihi 2 (a lava-dl netx file), under snnTorch's semantics"
 	$(BIN)/snnx compile $(EXAMPLE) --target loihi --profile snntorch -o build/demo-loihi
-	$(BIN)/snnx verify $(EXAMPLE) --target loihi --profile snntorch --random 64 --steps 256 --rate 0.2 --min-agreement 0.95
+	@echo "== 4/4 verified: Loihi's integer numerics against the reference simulator, 64 random inputs"
+	$(BIN)/snnx verify $(EXAMPLE) --target loihi --profile snntorch --random 64 --steps 256 --rate 0.2 --no-notes --min-agreement 0.95
 
 lint: venv
 	$(BIN)/ruff check src tests scripts benchmarks

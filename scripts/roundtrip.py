@@ -22,8 +22,12 @@ def main(path: str) -> int:
         before, after = datasets(source), datasets(copy)
     same = before == after
     print(
-        f"round trip {source.name}: {len(before)} datasets, "
-        + ("identical" if same else "DIFFERENT")
+        f"round trip {source.name}: read, written and compared: "
+        + (
+            f"all {len(before)} datasets identical"
+            if same
+            else f"DIFFERENT ({sum(before.get(k) != after.get(k) for k in set(before) | set(after))} datasets)"
+        )
     )
     for name in sorted(set(before) | set(after)):
         if before.get(name) != after.get(name):

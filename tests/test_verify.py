@@ -176,8 +176,13 @@ def test_min_agreement_sets_the_exit_code(nir_paper, capsys):
         "--steps",
         "20",
     ]
-    assert main([*argv, "--min-agreement", "1.0"]) == 0
+    assert main([*argv, "--min-agreement", "1.0", "--no-notes"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert (
+        last.startswith("passed: ") and "100.00% of 3 samples (at least 100.00% required)" in last
+    )
     silent = [*argv[:3], "silent", *argv[4:]]
     assert main([*silent, "--min-agreement", "0.99"]) == 1
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("FAILED: ")
     assert main(["verify", path, "--target", "nope"]) == 1
     assert "unknown target 'nope'" in capsys.readouterr().err

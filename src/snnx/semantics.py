@@ -220,7 +220,14 @@ class Semantics:
             f"{self.spike_amplitude}, v starts at {self.v_init}, v floor {self.v_min}"
         )
         if self.overrides:
-            text += f"; per type: {self.overrides}"
+            text += "; " + "; ".join(
+                ("every type" if scope == "*" else scope)
+                + ": "
+                + ", ".join(
+                    f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in knobs.items()
+                )
+                for scope, knobs in self.overrides.items()
+            )
         return text
 
 

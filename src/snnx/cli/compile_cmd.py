@@ -41,9 +41,25 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"compiled {args.file} for {done.target.name} ({done.lowered.semantics.describe()})")
     for key, value in done.resources.items():
-        print(f"  {key}: {value}")
+        text = readable(value)
+        print(f"  {key}:" + (text if text.startswith("\n") else f" {text}"))
     for note in done.lowered.notes:
         print(f"  note: {note}")
     for path in done.files:
         print(f"wrote {path}")
     return 0
+
+
+def readable(value: object) -> str:
+    """A resource value as text: a dict as ``key=value`` pairs, a list of dicts one per line.
+
+    >>> readable([{"layer": "1", "neurons": 39}, {"layer": "2", "neurons": 7}])
+    '\\n    layer=1, neurons=39\\n    layer=2, neurons=7'
+    """
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={readable(v)}" for k, v in value.items())
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return "".join(f"\n    {readable(v)}" for v in value)
+    if isinstance(value, list):
+        return ", ".join(readable(v) for v in value)
+    return str(value)

@@ -49,9 +49,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-agreement",
         type=float,
-        default=0.0,
         metavar="A",
-        help="fail below this class agreement",
+        help="fail below this class agreement (0-1); the last line then says whether it passed",
+    )
+    parser.add_argument(
+        "--notes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="list the target's notes on what it rounds (--no-notes: after `snnx compile`, "
+        "which prints them)",
     )
     add_scale_arguments(parser)
 
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
     from snnx.ir.shapes import infer_shapes
+    from snnx.reports.verification import terminal, verdict, write_report
     from snnx.sim.batches import is_main
     from snnx.targets import get_target
     from snnx.targets.base import input_name
@@ -96,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         progress=args.batch_size is not None and args.batch_size < inputs.shape[1],
         precision=args.precision,
     )
-    report, text = result.to_dict(), result.summary()
+    report, text = result.to_dict(), terminal(result, args.notes)
     if args.mismatch:
         if "robustness" not in target.spec.capabilities:
             raise SnnxError(f"target {target.name!r} has no mismatch model")
@@ -105,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
         spread = target.robustness(lowered, first, args.mismatch, args.spread, reference=reference)
         report["mismatch"], text = spread.to_dict(), f"{text}\n{spread.summary()}"
     if not is_main():
-        return 0 if result.passed(args.min_agreement) else 1
+        return 0 if result.passed(args.min_agreement or 0.0) else 1
     print(json.dumps(report, indent=2) if args.json else text)
     if args.report:
-        from snnx.reports.verification import write_report
-
         written = write_report(result, args.report)
         if not args.json:
             print(f"wrote {written[-1]}")
-    return 0 if result.passed(args.min_agreement) else 1
+    if args.min_agreement is not None and not args.json:
+        print(verdict(result, args.min_agreement))
+    return 0 if result.passed(args.min_agreement or 0.0) else 1

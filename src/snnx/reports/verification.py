@@ -1,5 +1,6 @@
-"""The ``snnx verify --report DIR`` page: the verification as JSON, a per-layer agreement chart,
-and the reference and target rasters side by side, in one HTML page.
+"""How a verification reads: `terminal` for ``snnx verify`` (the per-layer table, what its
+columns mean, and a verdict line), and `write_report` for ``--report DIR`` (the verification as
+JSON, a per-layer agreement chart, the reference and target rasters side by side, one HTML page).
 
 >>> import numpy as np
 >>> escape_row(["a<b", 1])
@@ -17,6 +18,75 @@ import numpy as np
 
 from snnx.atomic import atomic_path
 from snnx.verification import Verification
+
+LEGEND = [
+    "  lat: steps the target's layer runs behind the reference (shifted back before comparing)",
+    "  exact: share of (step, sample, neuron) entries that are equal; corr: correlation of the",
+    "  spike counts per sample and neuron; first divergence: the first step with any difference",
+]
+
+
+def terminal(result: Verification, notes: bool = True) -> str:
+    """The verification for the terminal: a header, one row per layer, the legend, a reading of
+    layers that rarely match step for step but fire as often (spikes moved in time, not lost),
+    the output class agreement, and the notes (``notes=False``: only how many there are).
+
+    >>> from snnx.semantics import Semantics
+    >>> from snnx.verification import LayerAgreement, Verification
+    >>> layer = LayerAgreement("1", "lif", 4, 1, 0.6, 0.99, 100.0, 103.0, 2)
+    >>> result = Verification("chip", Semantics(dt=1e-4), 50, 8, [layer], 1.0, ["rounded"], {}, {})
+    >>> print(terminal(result, notes=False).splitlines()[-3])
+    lif: only 60.00% of entries equal step for step, but its neurons fire about as often (counts correlate at 0.990; 100 vs 103 spikes): the differences are mostly spikes at other steps, not spikes lost or added
+    """
+    lines = [
+        f"verify {result.target}: {result.batch} samples x {result.steps} steps, reference "
+        f"{result.semantics.profile_name or 'custom'} semantics (dt={result.semantics.dt:g} s)",
+        f"{'layer':<10} {'node':<16} {'size':>6} {'lat':>4} {'exact':>8} {'corr':>7} "
+        f"{'ref spikes':>11} {'target':>9}  first divergence",
+    ]
+    for a in result.layers:
+        where = "-" if a.first_divergence is None else f"step {a.first_divergence}"
+        lines.append(
+            f"{a.layer:<10} {a.node:<16} {a.size:>6} {a.latency:>4} {a.exact:>8.2%} "
+            f"{a.count_correlation:>7.3f} {a.reference_spikes:>11g} {a.target_spikes:>9g}  {where}"
+        )
+    lines += LEGEND
+    for a in result.layers:
+        if a.exact < 0.9 and a.count_correlation >= 0.95:
+            lines.append(
+                f"{a.node}: only {a.exact:.2%} of entries equal step for step, but its neurons fire "
+                f"about as often (counts correlate at {a.count_correlation:.3f}; "
+                f"{a.reference_spikes:g} vs {a.target_spikes:g} spikes): the differences are "
+                "mostly spikes at other steps, not spikes lost or added"
+            )
+    lines.append(
+        f"output class agreement (same most active output neuron): {result.class_agreement:.2%}"
+        + ("; bit-exact on every layer" if result.first_divergence is None else "")
+    )
+    if notes:
+        lines += [f"note: {n}" for n in result.notes]
+    elif result.notes:
+        lines.append(
+            f"{len(result.notes)} notes on what the target rounds: `snnx compile` prints them"
+        )
+    return "\n".join(lines)
+
+
+def verdict(result: Verification, min_agreement: float) -> str:
+    """One line: whether the output classes agree on at least ``min_agreement`` of the samples,
+    with the figure and the threshold.
+
+    >>> from snnx.semantics import Semantics
+    >>> from snnx.verification import Verification
+    >>> print(verdict(Verification("chip", Semantics(dt=1e-4), 50, 8, [], 0.875, [], {}, {}), 0.95))
+    FAILED: the chip numerics chose the reference's output class in 87.50% of 8 samples (at least 95.00% required)
+    """
+    word = "passed" if result.passed(min_agreement) else "FAILED"
+    return (
+        f"{word}: the {result.target} numerics chose the reference's output class in "
+        f"{result.class_agreement:.2%} of {result.batch} samples "
+        f"(at least {min_agreement:.2%} required)"
+    )
 
 
 def write_report(result: Verification, directory: str | os.PathLike, sample: int = 0) -> list[Path]:
