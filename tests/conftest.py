@@ -1,4 +1,4 @@
-"""Shared fixtures: where the NIR paper's conformance material lives."""
+"""Shared fixtures: where the NIR paper's conformance material lives; torch on one thread."""
 
 from __future__ import annotations
 
@@ -31,3 +31,15 @@ def nir_paper() -> Path:
 def paper_graphs() -> list[str]:
     """Names of the conformance .nir files (for parametrize; empty when the folder is missing)."""
     return sorted(p.name for p in NIR_PAPER.glob("*.nir"))
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread: thousands of tiny float16 operations, where on a shared machine
+    threads only wait on each other (``pytest.mark.usefixtures("one_thread")``)."""
+    import torch  # here: some tiers have no torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -18,16 +18,10 @@ from snnx.cli import main
 from snnx.targets.lynxi.module import HALF, build, trace
 from snnx.targets.lynxi.numerics import run
 
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Thousands of tiny float16 ops: on a shared machine, threads only wait on each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:DeprecationWarning"),
+    pytest.mark.usefixtures("one_thread"),
+]
 
 
 def folded(x: np.ndarray) -> torch.Tensor:

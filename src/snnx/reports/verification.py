@@ -22,54 +22,51 @@ from snnx.verification import Verification
 LEGEND = [
     "  lat: steps the target's layer runs behind the reference (shifted back before comparing)",
     "  exact: share of (step, sample, neuron) entries that are equal; corr: correlation of the",
-    "  spike counts per sample and neuron; first divergence: the first step with any difference",
+    "  spike counts per sample and neuron; first divergence: the first step with any difference;",
+    "  output class: the most active output neuron of a sample",
 ]
 
 
 def terminal(result: Verification, notes: bool = True) -> str:
-    """The verification for the terminal: a header, one row per layer, the legend, a reading of
-    layers that rarely match step for step but fire as often (spikes moved in time, not lost),
-    the output class agreement, and the notes (``notes=False``: only how many there are).
+    """`Verification.summary` for a reader: its table, then what the columns mean and a reading
+    of layers that rarely match step for step but fire as often (spikes moved in time, not
+    lost), then the rest of the summary, the notes listed or (``notes=False``) only counted.
 
     >>> from snnx.semantics import Semantics
     >>> from snnx.verification import LayerAgreement, Verification
     >>> layer = LayerAgreement("1", "lif", 4, 1, 0.6, 0.99, 100.0, 103.0, 2)
     >>> result = Verification("chip", Semantics(dt=1e-4), 50, 8, [layer], 1.0, ["rounded"], {}, {})
-    >>> print(terminal(result, notes=False).splitlines()[-3])
+    >>> print(terminal(result, notes=False))  # doctest: +NORMALIZE_WHITESPACE
+    verify chip: 8 samples x 50 steps, reference custom semantics (dt=0.0001 s)
+    layer      node               size  lat    exact    corr  ref spikes    target  first divergence
+    1          lif                   4    1   60.00%   0.990         100       103  step 2
+      lat: steps the target's layer runs behind the reference (shifted back before comparing)
+      exact: share of (step, sample, neuron) entries that are equal; corr: correlation of the
+      spike counts per sample and neuron; first divergence: the first step with any difference;
+      output class: the most active output neuron of a sample
     lif: only 60.00% of entries equal step for step, but its neurons fire about as often (counts correlate at 0.990; 100 vs 103 spikes): the differences are mostly spikes at other steps, not spikes lost or added
+    output class agreement: 100.00%
+    first divergence: layer 1, step 2
+    1 notes on what the target rounds: `snnx compile` prints them
     """
-    lines = [
-        f"verify {result.target}: {result.batch} samples x {result.steps} steps, reference "
-        f"{result.semantics.profile_name or 'custom'} semantics (dt={result.semantics.dt:g} s)",
-        f"{'layer':<10} {'node':<16} {'size':>6} {'lat':>4} {'exact':>8} {'corr':>7} "
-        f"{'ref spikes':>11} {'target':>9}  first divergence",
+    lines = result.summary().splitlines()
+    table = 2 + len(result.layers)  # the header, the column names, a row per layer
+    rest = lines[table : len(lines) - len(result.notes)]
+    readings = [
+        f"{a.node}: only {a.exact:.2%} of entries equal step for step, but its neurons fire "
+        f"about as often (counts correlate at {a.count_correlation:.3f}; "
+        f"{a.reference_spikes:g} vs {a.target_spikes:g} spikes): the differences are mostly "
+        "spikes at other steps, not spikes lost or added"
+        for a in result.layers
+        if a.exact < 0.9 and a.count_correlation >= 0.95
     ]
-    for a in result.layers:
-        where = "-" if a.first_divergence is None else f"step {a.first_divergence}"
-        lines.append(
-            f"{a.layer:<10} {a.node:<16} {a.size:>6} {a.latency:>4} {a.exact:>8.2%} "
-            f"{a.count_correlation:>7.3f} {a.reference_spikes:>11g} {a.target_spikes:>9g}  {where}"
-        )
-    lines += LEGEND
-    for a in result.layers:
-        if a.exact < 0.9 and a.count_correlation >= 0.95:
-            lines.append(
-                f"{a.node}: only {a.exact:.2%} of entries equal step for step, but its neurons fire "
-                f"about as often (counts correlate at {a.count_correlation:.3f}; "
-                f"{a.reference_spikes:g} vs {a.target_spikes:g} spikes): the differences are "
-                "mostly spikes at other steps, not spikes lost or added"
-            )
-    lines.append(
-        f"output class agreement (same most active output neuron): {result.class_agreement:.2%}"
-        + ("; bit-exact on every layer" if result.first_divergence is None else "")
-    )
     if notes:
-        lines += [f"note: {n}" for n in result.notes]
+        rest += [f"note: {n}" for n in result.notes]
     elif result.notes:
-        lines.append(
+        rest.append(
             f"{len(result.notes)} notes on what the target rounds: `snnx compile` prints them"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines[:table], *LEGEND, *readings, *rest])
 
 
 def verdict(result: Verification, min_agreement: float) -> str:
