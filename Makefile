@@ -18,7 +18,7 @@ venv: $(VENV)/.installed
 # Every release pinned by constraints.txt (what CI tested). torch 2.13.0 (a CPU wheel on this
 # machine) goes in first, so nothing later pulls a CUDA build.
 $(VENV)/.installed: pyproject.toml constraints.txt
-	@echo "setting up $(VENV): the releases of constraints.txt (about a minute; 1.5 GB)"
+	@echo "setting up $(VENV): the releases of constraints.txt (about 1.5 minutes; 1.7 GB)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(PIP) install --upgrade -c constraints.txt pip $(QUIET)
 	@$(PIP) install -c constraints.txt torch==2.13.0 $(QUIET)
