@@ -29,8 +29,7 @@ import numpy as np
 
 from snnx.atomic import atomic_path
 from snnx.targets.base import Lowered
-from snnx.targets.xylo.lower import describe_program
-from snnx.targets.xylo.program import XyloProgram
+from snnx.targets.xylo.program import XyloProgram, describe_program
 
 #: ``XyloSim.from_specification``'s arguments written (``verify_config`` and ``output_mode`` are
 #: run-time options, left at their defaults)

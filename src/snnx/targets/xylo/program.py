@@ -67,7 +67,7 @@ class XyloProgram:
     weight_shift_out: int = 0
     dt: float = 1e-3
     blocks: tuple[Block, ...] = ()
-    #: the float parameters quantization started from (`snnx.targets.xylo.lower.FloatForm`)
+    #: the float parameters quantization started from (`snnx.targets.xylo.parameters.FloatForm`)
     float_form: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -184,3 +184,19 @@ def _range(name: str, values: np.ndarray, low: int, high: int) -> list[str]:
     if values.size and (values.min() < low or values.max() > high):
         return [f"{name}: values {values.min()}..{values.max()} outside {low}..{high}"]
     return []
+
+
+def describe_program(program: XyloProgram) -> dict[str, Any]:
+    """Where each population sits, for the artifact: name, node, rows, latency, and the float
+    voltage of one integer unit (per neuron)."""
+    return {
+        b.name: {
+            "node": b.node,
+            "neurons": "output" if b.output else "hidden",
+            "start": b.start,
+            "size": b.size,
+            "latency": b.latency,
+            "volts_per_unit": [1.0 / s for s in b.scale],
+        }
+        for b in program.blocks
+    }
