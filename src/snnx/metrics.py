@@ -12,7 +12,7 @@ layers); a *membrane* is the ``v`` of a neuron node.
 Static (the graph alone):
 
 - ``footprint_bytes``: bytes of every parameter array at its stored dtype (NeuroBench:
-  parameters and buffers, ``numel * element_size``);
+  parameters and buffers, ``numel * element_size``), also per node;
 - ``parameters``: how many numbers those arrays hold;
 - ``connection_sparsity``: zero weights / all weights of the connection layers (biases not
   counted).
@@ -79,18 +79,18 @@ def static_metrics(graph: Graph) -> dict[str, Any]:
     True
     """
     flat = graph.flatten()
-    arrays = [
-        np.asarray(node.fields[name])
-        for node in flat.nodes.values()
-        for name in SCHEMA[node.type].params
-        if name in node.fields
-    ]
+    arrays = {
+        name: [np.asarray(node.fields[k]) for k in SCHEMA[node.type].params if k in node.fields]
+        for name, node in flat.nodes.items()
+    }
     weights = [np.asarray(n.weight) for n in flat.nodes.values() if is_connection(n)]
     total = int(sum(w.size for w in weights))
     zeros = int(sum(w.size - np.count_nonzero(w) for w in weights))
+    by_node = {name: int(sum(a.nbytes for a in found)) for name, found in arrays.items() if found}
     return {
-        "footprint_bytes": int(sum(a.nbytes for a in arrays)),
-        "parameters": int(sum(a.size for a in arrays)),
+        "footprint_bytes": sum(by_node.values()),
+        "footprint_bytes_by_node": by_node,
+        "parameters": int(sum(a.size for found in arrays.values() for a in found)),
         "connection_weights": total,
         "connection_sparsity": zeros / total if total else 0.0,
     }

@@ -9,8 +9,10 @@ indices and times) or `nir.ValuedEventData` (events with values), written to HDF
 `read_inputs` takes the data for a graph's `Input` nodes and returns snnx's time-major arrays
 ``(T, B, *shape)``, checking the node names, the number of neurons and the time grid against the
 graph and the semantics it runs under; `write_results` writes a simulation's outputs and records
-back (``"spikes"`` for spike trains, ``"output"`` for other values, ``"v"``, ``"i"`` for states),
-nested as the graph is.
+back (``"spikes"`` for spike trains, ``"output"`` for other values, ``"v"``, ``"i"`` for states).
+A node inside a subgraph is written under its flattened name (``sub.inner``, as
+`snnx.Graph.flatten` names it), not as a nested `nir.NIRGraphData`: nir 1.0.8's `nir.write_data`
+recurses forever on nested graph data (its inner writer iterates the outer graph's nodes).
 
 >>> import os, tempfile
 >>> import numpy as np, snnx
@@ -68,7 +70,8 @@ def read_inputs(
         raise SnnxError(f"cannot read NIRData: {err}", file=path) from None
     shapes = graph.check() if shapes is None else shapes
     where = os.fspath(path)
-    unknown = [n for n in data.nodes if n not in graph.nodes]
+    known = set(graph.flatten().nodes) | set(graph.nodes)
+    unknown = [n for n in data.nodes if n not in known]
     if unknown:
         raise SnnxError(
             f"node {unknown[0]!r} in the data is not in the graph (its Inputs: "
@@ -112,32 +115,10 @@ def write_results(
         series = values.reshape(values.shape[0], values.shape[1], -1).swapaxes(0, 1)
         if state == "spikes":
             series = series.astype(bool) if series.max(initial=0) <= 1 else series
-        branch = tree
-        for part in _nesting(graph, node):
-            branch = branch.setdefault(part, {})
-        branch.setdefault(None, {})[state] = nir.TimeGriddedData(np.ascontiguousarray(series), dt)
+        tree.setdefault(node, {})[state] = nir.TimeGriddedData(np.ascontiguousarray(series), dt)
+    data = nir.NIRGraphData({name: nir.NIRNodeData(found) for name, found in tree.items()})
     with atomic_path(path) as tmp:
-        nir.write_data(os.fspath(tmp), _graph_data(tree, nir))
-
-
-def _graph_data(tree: dict, nir) -> object:
-    nodes = {}
-    for name, branch in tree.items():
-        if set(branch) == {None}:
-            nodes[name] = nir.NIRNodeData(branch[None])
-        else:
-            nodes[name] = _graph_data({k: v for k, v in branch.items() if k is not None}, nir)
-    return nir.NIRGraphData(nodes)
-
-
-def _nesting(graph: Graph, name: str) -> list[str]:
-    """The path of a flattened node name (``sub.inner``) through the graph's subgraphs."""
-    if name in graph.nodes:
-        return [name]
-    for prefix, payload in graph.nodes.items():
-        if isinstance(payload, Graph) and name.startswith(prefix + "."):
-            return [prefix, *_nesting(payload, name[len(prefix) + 1 :])]
-    return [name]
+        nir.write_data(os.fspath(tmp), data)
 
 
 def _pick(node, name: str, where: str):
