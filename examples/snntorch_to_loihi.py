@@ -197,7 +197,7 @@ def main(out: Path, figures: Path | None) -> dict:
             "--report",
             str(out / "report"),
             "--json",
-        )  # fmt: skip
+        )
     )
     agreement = report["class_agreement"]
     print(f"5. snnx verify: output class agreement {agreement:.1%}")
