@@ -77,7 +77,7 @@ def cnn(conv: np.ndarray, fc: np.ndarray):
                 dilation=1,
                 groups=1,
                 input_shape=np.array([SIDE, SIDE]),
-            ),  # fmt: skip
+            ),
             "lif1": Node("CubaLIF", **neurons(hidden)),
             "flat": Node("Flatten", start_dim=0, end_dim=-1),
             "fc": Node("Linear", weight=fc),
@@ -143,8 +143,9 @@ def train(iterations: int = 60) -> tuple:
         value, g = grad(weights, jnp.asarray(x), jnp.asarray(y))
         m = jax.tree.map(lambda a, b: 0.9 * a + 0.1 * b, m, g)
         v = jax.tree.map(lambda a, b: 0.999 * a + 0.001 * b * b, v, g)
+        first, second = 1 - 0.9**step, 1 - 0.999**step  # Adam's bias corrections
         weights = jax.tree.map(
-            lambda w, a, b: w - 0.05 * (a / (1 - 0.9**step)) / (jnp.sqrt(b / (1 - 0.999**step)) + 1e-8),
+            lambda w, a, b, c=first, d=second: w - 0.05 * (a / c) / (jnp.sqrt(b / d) + 1e-8),
             weights, m, v,
         )  # fmt: skip
         losses.append(float(value))
