@@ -10,6 +10,7 @@ OUT=docs/screenshots
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
+.venv/bin/snnx show src/snnx/examples/braille.nir -o docs/tutorials/figures/braille.png >/dev/null  # the home page's figure
 .venv/bin/snnx verify src/snnx/examples/braille.nir --target loihi --profile snntorch \
   --random 64 --steps 256 --rate 0.2 --report "$WORK/report" >/dev/null
 NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true .venvs/docs/bin/mkdocs build -q -d "$WORK/site"
