@@ -39,12 +39,12 @@ demo: venv
 	$(BIN)/snnx verify $(EXAMPLE) --target loihi --profile snntorch --random 64 --steps 256 --rate 0.2 --no-notes --min-agreement 0.95
 
 lint: venv
-	$(BIN)/ruff check src tests scripts benchmarks examples docs
-	$(BIN)/ruff format --check src tests scripts benchmarks examples docs
+	$(BIN)/ruff check src tests scripts benchmarks examples docs/*.py
+	$(BIN)/ruff format --check src tests scripts benchmarks examples docs/*.py
 
 format: venv
-	$(BIN)/ruff check --fix src tests scripts examples docs
-	$(BIN)/ruff format src tests scripts examples docs
+	$(BIN)/ruff check --fix src tests scripts examples docs/*.py
+	$(BIN)/ruff format src tests scripts examples docs/*.py
 
 unit: venv
 	$(BIN)/pytest -q
