@@ -215,7 +215,7 @@ def _fan_outs(node: Any, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray
     """For each input entry of a connection layer (flattened), how many nonzero weights it
     meets over all outputs, and how many weights it meets at all (the dense count)."""
     weight = np.asarray(node.weight)
-    if node.type in ("Affine", "Linear"):
+    if SCHEMA[node.type].shape == "dense":
         return (
             np.count_nonzero(weight, axis=0).astype(np.int64),
             np.full(weight.shape[1], weight.shape[0], np.int64),
