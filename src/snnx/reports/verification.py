@@ -105,7 +105,6 @@ def verdict(result: Verification, min_agreement: float) -> str:
     )
 
 
-
 def write_report(
     result: Verification, directory: str | os.PathLike, samples: int = RASTER_SAMPLES
 ) -> list[Path]:
