@@ -39,12 +39,12 @@ demo: venv
 	$(BIN)/snnx verify $(EXAMPLE) --target loihi --profile snntorch --random 64 --steps 256 --rate 0.2 --no-notes --min-agreement 0.95
 
 lint: venv
-	$(BIN)/ruff check src tests scripts benchmarks
-	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks examples docs/*.py
+	$(BIN)/ruff format --check src tests scripts benchmarks examples docs/*.py
 
 format: venv
-	$(BIN)/ruff check --fix src tests scripts
-	$(BIN)/ruff format src tests scripts
+	$(BIN)/ruff check --fix src tests scripts examples docs/*.py
+	$(BIN)/ruff format src tests scripts examples docs/*.py
 
 unit: venv
 	$(BIN)/pytest -q
@@ -66,7 +66,12 @@ crosscheck: $(addprefix crosscheck-,$(TIERS))
 test: lint unit crosscheck
 
 clean:
-	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis site
+
+# The documentation site (mkdocs.yml), built strictly into site/ in the docs tier's environment.
+.PHONY: docs
+docs: .venvs/docs/.installed
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true .venvs/docs/bin/mkdocs build --strict
 
 # Simulator benchmark (benchmarks/README.md): in .venvs/peers (snnx beside snnTorch, Norse, Spyx;
 # ci/tiers/peers/install.sh) when it exists, else in .venv, where the peers are reported missing.

@@ -252,6 +252,7 @@ def test_compile_writes_the_experiment_and_resources(compiled):
         "experiment.json",
         "lowered.nir",
         "resources.json",
+        "metrics.json",
     }
     doc = json.loads((compiled / "experiment.json").read_text())
     assert (doc["format"], doc["version"]) == ("snnx-bss2-experiment", 1)

@@ -26,7 +26,12 @@ def test_compile_writes_a_netx_file_the_lowered_graph_and_resources(tmp_path, ca
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "estimated_cores" in printed and "bias line" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["lowered.nir", "model.net", "resources.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "lowered.nir",
+        "metrics.json",
+        "model.net",
+        "resources.json",
+    ]
     with h5py.File(out / "model.net", "r") as f:
         layers = f["layer"]
         assert sorted(layers, key=int) == ["0", "1", "2"]

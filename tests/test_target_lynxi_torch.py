@@ -148,6 +148,7 @@ def test_compile_and_verify_commands(nir_paper, tmp_path, capsys):
         "weights.bin",
         "lowered.nir",
         "resources.json",
+        "metrics.json",
     }
     resources = json.loads((tmp_path / "resources.json").read_text())
     assert resources["neurons"] == 45 and resources["synapses"] == 12 * 38 + 38 * 38 + 38 * 7

@@ -321,6 +321,7 @@ def test_compile_writes_rockpools_specification(braille, nir_paper, tmp_path, ca
         "xylo_layout.json",
         "lowered.nir",
         "resources.json",
+        "metrics.json",
     }
     with np.load(out / "xylo_spec.npz", allow_pickle=False) as sim:
         fields = set(sim.files)

@@ -156,6 +156,7 @@ def test_commands_around_a_target(braille, nir_paper, tmp_path, capsys):
         "index.html",
         "report.json",
         "agreement.png",
+        "over_time.png",
         "raster_0.png",
         "raster_1.png",
     }

@@ -9,7 +9,11 @@ recorded, its output compared with the target's shifted by the layer's latency:
 - *first divergence*: the first reference step at which any entry differs.
 
 Over the output layer, *class agreement* is the fraction of samples whose most active output
-neuron is the same. The report names the first layer and step at which the two part ways, and
+neuron is the same. Per layer and step, *agreement over time* is the fraction of (sample,
+neuron) entries that agree at that step: where the curve leaves 1 is where the target starts to
+part ways. The reference run also gives NeuroBench's metrics of the network the chip runs
+(`snnx.metrics`: footprint, connection and activation sparsity, synaptic operations, membrane
+updates), with the vendor's published cost figures (`snnx.estimates`). The report names the first layer and step at which the two part ways, and
 counts the reference's *float ties*: decisions within `TIE_ULPS` float spacings of a threshold,
 which another device's rounding may turn over (`snnx.sim.executor` records these margins).
 
@@ -32,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from snnx import estimates
 from snnx.ir.graph import Graph
+from snnx.metrics import WorkloadCounts, count_workload, recorded_nodes, static_metrics
 from snnx.reports.rasters import is_spike_train
 from snnx.semantics import Semantics
 from snnx.sim import Simulator, batches, resolve_semantics
@@ -61,7 +67,14 @@ class LayerAgreement:
 @dataclasses.dataclass
 class Verification:
     """The outcome of `verify`: per-layer agreement, class agreement, first divergence, and the
-    traces compared (``reference``/``target``: layer name -> ``(T, B, N)``, aligned)."""
+    traces compared (``reference``/``target``: layer name -> ``(T, B, N)``, aligned).
+
+    ``agreement_over_time``: layer -> the fraction of entries that agree at each step;
+    ``metrics``: NeuroBench's metrics of the lowered network on these inputs (`snnx.metrics`);
+    ``estimates``: the target's published cost figures applied to them (`snnx.estimates`).
+    Sections the report shows when present (others fill them in): ``provenance`` (knob -> where
+    its value came from, `snnx.reports.verification.provenance_section`) and ``adaptation``
+    (the adaptation before and after, `snnx.reports.verification.adaptation_section`)."""
 
     target: str
     semantics: Semantics
@@ -72,6 +85,13 @@ class Verification:
     notes: list[str]
     reference: dict[str, np.ndarray] = dataclasses.field(repr=False)
     target_traces: dict[str, np.ndarray] = dataclasses.field(repr=False)
+    agreement_over_time: dict[str, list[float]] = dataclasses.field(
+        default_factory=dict, repr=False
+    )
+    metrics: dict[str, Any] = dataclasses.field(default_factory=dict)
+    estimates: dict[str, Any] = dataclasses.field(default_factory=dict)
+    provenance: dict[str, Any] | None = None
+    adaptation: dict[str, Any] | None = None
 
     @property
     def first_divergence(self) -> tuple[str, int] | None:
@@ -103,6 +123,11 @@ class Verification:
             if diverge is None
             else {"layer": diverge[0], "step": diverge[1]},
             "layers": [dataclasses.asdict(a) for a in self.layers],
+            "agreement_over_time": self.agreement_over_time,
+            "metrics": self.metrics,
+            "estimates": self.estimates,
+            **({"provenance": self.provenance} if self.provenance is not None else {}),
+            **({"adaptation": self.adaptation} if self.adaptation is not None else {}),
             "notes": list(self.notes),
         }
 
@@ -133,8 +158,32 @@ class Verification:
             if diverge is None
             else f"first divergence: layer {diverge[0]}, step {diverge[1]}"
         )
+        if self.metrics:
+            lines += metric_lines(self.metrics)
+        if self.estimates:
+            lines += estimates.summary(self.estimates)
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def metric_lines(metrics: dict[str, Any]) -> list[str]:
+    """NeuroBench's metrics (`snnx.metrics`) as terminal lines.
+
+    >>> metric_lines({"footprint_bytes": 800, "parameters": 200, "connection_sparsity": 0.5})
+    ['NeuroBench: footprint 800 B (200 parameters), connection sparsity 50.00%']
+    """
+    lines = [
+        f"NeuroBench: footprint {metrics['footprint_bytes']} B ({metrics['parameters']} "
+        f"parameters), connection sparsity {metrics['connection_sparsity']:.2%}"
+    ]
+    if "synaptic_operations" in metrics:
+        ops = metrics["synaptic_operations"]
+        lines.append(
+            f"  per sample: activation sparsity {metrics['activation_sparsity']:.2%}, synaptic "
+            f"operations {ops['effective_acs']:.6g} ACs + {ops['effective_macs']:.6g} MACs "
+            f"(dense {ops['dense']:.6g}), membrane updates {metrics['membrane_updates']:.6g}"
+        )
+    return lines
 
 
 def verify(
@@ -156,16 +205,18 @@ def verify(
     lowered = lowered or target.lower(graph, semantics, **options)
     steps, total = inputs.shape[:2]
     nodes = list(dict.fromkeys(layer.node for layer in lowered.layers))
+    counted = recorded_nodes(lowered.graph)
     sim = Simulator(
         lowered.graph,
         lowered.semantics,
-        record=nodes,
+        record=list(dict.fromkeys([*nodes, *counted])),
         margins=True,
         shard=True,
         precision=precision,
     )
     tallies = {layer.name: _Tally(steps) for layer in lowered.layers}
     classes = np.zeros(2, np.int64)  # samples whose output classes agree, samples
+    workload = WorkloadCounts()
     reference, traced = {}, {}
     with batches.progress(total, f"verify {lowered.target}", enabled=progress) as bar:
         for lo, hi in batches.ranges(total, batch_size):
@@ -178,6 +229,8 @@ def verify(
                     continue
                 ref = {key: found[i][2][:, : stop - start] for key, found in blocks.items()}
                 expected, got = _compare(lowered, target, x[:, start:stop], ref, tallies)
+                named = {sim.inputs[0]: np.asarray(x[:, start:stop])}
+                workload = workload + count_workload(lowered.graph, named, ref)
                 out = lowered.output.name
                 agree = expected[out].sum(0).argmax(-1) == got[out].sum(0).argmax(-1)
                 classes += (int(agree.sum()), agree.size)
@@ -185,6 +238,10 @@ def verify(
                     reference, traced = expected, got
             bar.update(hi - lo)
     totals = _summed(list(tallies.values()), classes)
+    measured = {
+        **static_metrics(lowered.graph),
+        **WorkloadCounts(*batches.all_processes(workload.as_array()).sum(0).tolist()).metrics(),
+    }
     return Verification(
         target=lowered.target,
         semantics=lowered.semantics,
@@ -195,6 +252,13 @@ def verify(
         notes=list(lowered.notes),
         reference=reference,
         target_traces=traced,
+        agreement_over_time={
+            layer.name: t.over_time() for layer, t in zip(lowered.layers, totals[0], strict=True)
+        },
+        metrics=measured,
+        estimates=estimates.estimate(
+            lowered.target, target.resources(lowered), measured, dt=lowered.semantics.dt
+        ),
     )
 
 
@@ -227,12 +291,19 @@ class _Tally:
     ints: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(11, np.int64))
     floats: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(7))
     first: int = -1  # the first divergent step; -1: none yet
+    per_step: np.ndarray | None = None  # equal entries at each step, then entries at each step
+
+    def __post_init__(self) -> None:
+        if self.per_step is None:
+            self.per_step = np.zeros((2, self.steps), np.int64)
 
     def add(self, expected: np.ndarray, got: np.ndarray, margin: np.ndarray | None) -> None:
         spikes = is_spike_train(expected) and is_spike_train(got)
         # a non-spiking readout: values agree within float tolerance
         same = expected == got if spikes else np.isclose(expected, got, rtol=1e-3, atol=1e-6)
-        differs = np.nonzero(~same.reshape(same.shape[0], -1).all(axis=1))[0]
+        by_step = same.reshape(same.shape[0], -1)
+        self.per_step += (by_step.sum(axis=1), np.full(len(by_step), by_step.shape[1]))
+        differs = np.nonzero(~by_step.all(axis=1))[0]
         if differs.size:
             self.first = int(differs[0]) if self.first < 0 else min(self.first, int(differs[0]))
         ties = 0 if margin is None else int(np.count_nonzero(np.abs(margin) <= TIE_ULPS))
@@ -241,6 +312,11 @@ class _Tally:
         kind, total = (np.int64, self.ints[4:]) if spikes else (np.float64, self.floats)
         a, b = a.astype(kind), b.astype(kind)
         total += (a.sum(), b.sum(), a @ a, b @ b, a @ b, a.sum(), b.sum())
+
+    def over_time(self) -> list[float]:
+        """The fraction of entries that agree at each step."""
+        equal, entries = self.per_step
+        return (equal / np.maximum(entries, 1)).tolist()
 
     def agreement(self, layer: LayerMap) -> LayerAgreement:
         entries, equal, ties, pairs = (int(v) for v in self.ints[:4])
@@ -267,11 +343,18 @@ def _summed(tallies: list[_Tally], classes: np.ndarray) -> tuple[list[_Tally], n
     ints = batches.all_processes(np.stack([t.ints for t in tallies] + [np.pad(classes, (0, 9))]))
     floats = batches.all_processes(np.stack([t.floats for t in tallies]))
     firsts = batches.all_processes(np.array([t.first for t in tallies]))
+    per_step = batches.all_processes(np.stack([t.per_step for t in tallies]))
     out = []
     for i, tally in enumerate(tallies):
         found = [int(f) for f in firsts[:, i] if f >= 0]
         out.append(
-            _Tally(tally.steps, ints[:, i].sum(0), floats[:, i].sum(0), min(found, default=-1))
+            _Tally(
+                tally.steps,
+                ints[:, i].sum(0),
+                floats[:, i].sum(0),
+                min(found, default=-1),
+                per_step[:, i].sum(0),
+            )
         )
     return out, ints[:, -1, :2].sum(0)
 

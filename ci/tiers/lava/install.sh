@@ -33,6 +33,8 @@ CORE=(
   "numpy==2.3.5" "scipy==1.17.1" "networkx==3.6.1" "asteval==0.9.33" "h5py==3.16.0"
   "matplotlib==3.11.2" "jax==0.10.2" "jaxlib==0.10.2" "equinox==0.13.8" "nir==1.0.8"
   "tqdm==4.70.1" "pytest==9.2.0" "hypothesis==6.170.15"
+  # examples/01: a model trained in snnTorch is deployed in Lava (its wheel declares no deps)
+  "snntorch==1.0.0"
 )
 LAVA=("lava-nc==0.10.0" "lava-dl==0.6.0")
 
@@ -144,10 +146,11 @@ import multiprocessing
 import jax, numpy, torch  # noqa: E401
 from lava.magma.core.run_configs import Loihi2SimCfg  # noqa: F401
 import lava.lib.dl.netx  # noqa: F401
+import snntorch  # noqa: F401
 import snnx.targets.loihi  # noqa: F401
 
 want = {"torch": "2.13.0+cpu", "numpy": "2.3.5", "jax": "0.10.2", "nir": "1.0.8",
-        "lava-nc": "0.10.0", "lava-dl": "0.6.0"}
+        "lava-nc": "0.10.0", "lava-dl": "0.6.0", "snntorch": "1.0.0"}
 got = {k: md.version(k) for k in want}
 bad = {k: (got[k], v) for k, v in want.items() if got[k] != v}
 assert not bad, f"version mismatch (got, want): {bad}"

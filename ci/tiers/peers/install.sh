@@ -20,7 +20,10 @@
 #   --no-deps: Norse 1.1.0 (declares torchvision, unneeded by norse.torch / from_nir),
 #   SpikingJelly 2.0.0 (declares torchvision, torchaudio, tensorboard, ... unneeded by
 #   activation_based.{neuron,layer,functional,nir_exchange}; needs loguru), Sinabs 3.1.3
-#   (declares nir<=1.0.4, wrongly, and samna, hardware only; needs pbr).
+#   (declares nir<=1.0.4, wrongly, and samna, hardware only; needs pbr), NeuroBench 2.3.0 (its
+#   metrics and snnTorch model wrapper need torch and snnTorch only; it declares torchaudio,
+#   tonic, numba and llvmlite for its data sets and preprocessors, which would replace the CPU
+#   torch; tests/crosscheck/peers/test_neurobench.py checks snnx.metrics against it).
 # `pip check` then reports only those declared-but-unneeded requirements of the three --no-deps
 # peers (listed in KNOWN_UNMET below); any other complaint fails the install.
 #
@@ -43,10 +46,10 @@ CORE=(
   # snnTorch, and the runtime deps of the --no-deps peers below
   "snntorch==1.0.0" "loguru==0.7.3" "pbr==7.1.3"
 )
-NO_DEPS=("norse==1.1.0" "spikingjelly==2.0.0" "sinabs==3.1.3")
+NO_DEPS=("norse==1.1.0" "spikingjelly==2.0.0" "sinabs==3.1.3" "neurobench==2.3.0")
 # What `pip check` says about the --no-deps peers' declared requirements that are not installed
 # (not needed for their NIR import and neuron modules) -- package names only.
-KNOWN_UNMET='^(norse|spikingjelly|sinabs) [^ ]+ (requires|has requirement) (torchvision|torchaudio|tensorboard|scipy|tqdm|matplotlib|scienceplots|requests|samna|nir|nirtorch|onnx|onnxruntime|pandas)[ ,<>=!~;.0-9]'
+KNOWN_UNMET='^(norse|spikingjelly|sinabs|neurobench) [^ ]+ (requires|has requirement) (torchvision|torchaudio|tensorboard|scipy|tqdm|matplotlib|scienceplots|requests|samna|nir|nirtorch|onnx|onnxruntime|pandas|numba|llvmlite|tonic)[ ,<>=!~;.0-9]'
 
 make_venv
 # pip fallback: the --no-deps peers' declared conflicts are judged by `pip check` below
@@ -72,13 +75,14 @@ import warnings
 
 warnings.filterwarnings("ignore")
 import jax, nir, norse.torch, sinabs.nir, snntorch.import_nir, spyx.nir, torch  # noqa: E401,F401
+import neurobench.benchmarks, neurobench.models  # noqa: E401,F401
 from spikingjelly.activation_based import nir_exchange  # noqa: F401
 
 import snnx  # noqa: F401
 
 want = {"torch": "2.13.0+cpu", "numpy": "2.3.5", "jax": "0.10.2", "nir": "1.0.8",
         "nirtorch": "2.6", "snntorch": "1.0.0", "norse": "1.1.0", "spikingjelly": "2.0.0",
-        "sinabs": "3.1.3", "spyx": "1.0.0", "flax": "0.12.8"}
+        "sinabs": "3.1.3", "spyx": "1.0.0", "flax": "0.12.8", "neurobench": "2.3.0"}
 got = {k: md.version(k) for k in want}
 bad = {k: (got[k], v) for k, v in want.items() if got[k] != v}
 assert not bad, f"version mismatch (got, want): {bad}"

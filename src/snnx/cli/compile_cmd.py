@@ -1,5 +1,6 @@
 """Lower a NIR graph to a hardware target and write what the chip needs: the target's artifact,
-the lowered graph (``lowered.nir``) and a resource report (``resources.json``)."""
+the lowered graph (``lowered.nir``), a resource report (``resources.json``) and NeuroBench's
+static metrics with the vendor's published cost figures (``metrics.json``)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def run(args: argparse.Namespace) -> int:
     for key, value in done.resources.items():
         text = readable(value)
         print(f"  {key}:" + (text if text.startswith("\n") else f" {text}"))
+    from snnx.estimates import summary
+    from snnx.verification import metric_lines
+
+    for line in [*metric_lines(done.metrics["neurobench"]), *summary(done.metrics["estimates"])]:
+        print(f"  {line}")
     for note in done.lowered.notes:
         print(f"  note: {note}")
     for path in done.files:

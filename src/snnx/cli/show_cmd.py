@@ -1,5 +1,6 @@
 """Draw a NIR graph: nodes in layers from inputs to outputs, subgraphs in labelled boxes,
-recurrent edges as red arcs. The format follows the output's extension (svg, png or pdf)."""
+recurrent edges as red arcs, every edge labelled with what it carries (shape, ``+1 step`` on a
+back edge, a Delay's delay). The format follows the output's extension (svg, png or pdf)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,12 @@
 """Run a NIR graph in the reference simulator.
 
 Inputs are time-major arrays ``(T, B, *shape)`` in ``.npy`` files (``--input x.npy`` for a graph with
-one Input, ``--input NAME=x.npy`` per Input otherwise), or Bernoulli spike trains
-(``--random-input RATE`` with ``--steps`` and ``--batch``). The output ``.npz`` holds one array per
-Output node, named as the node, plus ``NODE.STATE`` (``NODE.v``, ``NODE.i``, ``NODE.out``) for each
-recorded node.
+one Input, ``--input NAME=x.npy`` per Input otherwise), a NIRData file naming the Inputs
+(``--input data.h5``: `snnx.nirdata`; its time grid must be the semantics' dt), or Bernoulli
+spike trains (``--random-input RATE`` with ``--steps`` and ``--batch``). The output ``.npz``
+holds one array per Output node, named as the node, plus ``NODE.STATE`` (``NODE.v``, ``NODE.i``,
+``NODE.out``) for each recorded node; ``-o out.h5`` writes the same as NIRData, with the inputs
+(so the file runs again with ``--input out.h5``).
 
 Spike trains are saved compactly (``bool``, or ``uint8`` counts). A data set of many samples
 runs ``--batch-size`` at a time with a progress bar, each batch split across all devices (and
@@ -14,6 +16,7 @@ process; process 0 writes the file)."""
 from __future__ import annotations
 
 import argparse
+import os
 
 from snnx.cli.common import add_semantics_arguments, semantics_from
 from snnx.cli.scale import add_scale_arguments, start_processes
@@ -28,7 +31,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="the .nir file")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
-        "--input", action="append", metavar="[NAME=]X.npy", help="input array (T, B, *shape)"
+        "--input",
+        action="append",
+        metavar="[NAME=]X.npy",
+        help="input array (T, B, *shape), or a NIRData file (.h5) holding every Input",
     )
     source.add_argument(
         "--random-input",
@@ -52,7 +58,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--schedule", default="auto", choices=("auto", "layer", "step"), help="execution schedule"
     )
-    parser.add_argument("-o", "--output", required=True, help="the .npz file to write")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the file to write: .npz, or NIRData (.h5, .hdf5, .nird)",
+    )
     parser.add_argument("--plot", metavar="RASTER.png", help="also draw input and output rasters")
     add_scale_arguments(parser)
 
@@ -61,12 +72,16 @@ def run(args: argparse.Namespace) -> int:
     """Read, simulate, save."""
     import numpy as np
 
+    from snnx import nirdata
     from snnx.atomic import atomic_path
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
     from snnx.sim import Simulator, batches
 
     start_processes(args)
+    suffix = os.path.splitext(args.output)[1].lower()
+    if suffix != ".npz" and suffix not in nirdata.SUFFIXES:
+        raise SnnxError(f"-o {args.output}: write .npz or NIRData ({', '.join(nirdata.SUFFIXES)})")
     graph = read(args.file)
     semantics = semantics_from(graph, args)
     sim = Simulator(
@@ -77,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         shard=True,
     )
-    inputs = _inputs(args, sim, np, SnnxError)
+    inputs = _inputs(args, sim, graph, semantics.dt)
     steps, samples = np.shape(next(iter(inputs.values())))[:2]
     if args.batch_size is not None or batches.padded_size(samples) != samples:
         show = args.batch_size is not None and args.batch_size < samples
@@ -88,8 +103,11 @@ def run(args: argparse.Namespace) -> int:
     arrays = result.arrays()
     if not batches.is_main():
         return 0
-    with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
+    if suffix == ".npz":
+        with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+    else:
+        nirdata.write_results(args.output, {**inputs, **arrays}, graph, semantics.dt)
     print(
         f"simulated {steps} steps x {np.shape(next(iter(inputs.values())))[1]} samples "
         f"({semantics.describe()})"
@@ -105,7 +123,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inputs(args, sim, np, SnnxError) -> dict:
+def _inputs(args, sim, graph, dt: float) -> dict:
+    import numpy as np
+
+    from snnx import nirdata
+    from snnx.errors import SnnxError
+
     shapes = sim.program.plan.shapes
     if args.random_input is not None:
         if args.steps is None:
@@ -121,6 +144,9 @@ def _inputs(args, sim, np, SnnxError) -> dict:
         }
     given = {}
     for item in args.input:
+        if "=" not in item and nirdata.is_nirdata(item):
+            given.update(nirdata.read_inputs(item, graph, dt))
+            continue
         name, _, path = item.rpartition("=") if "=" in item else ("", "", item)
         name = name or (sim.inputs[0] if len(sim.inputs) == 1 else "")
         if name not in sim.inputs:

@@ -22,7 +22,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="the .nir file")
     parser.add_argument("--target", required=True, help="target name (see `snnx targets`)")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--input", metavar="X.npy", help="inputs (T, B, *shape)")
+    source.add_argument(
+        "--input",
+        "--inputs",
+        metavar="X.npy",
+        help="inputs (T, B, *shape), or a NIRData file (.h5) holding the graph's Input",
+    )
     source.add_argument(
         "--random", type=int, metavar="N", default=16, help="N random input samples (default 16)"
     )
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from snnx import nirdata
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
     from snnx.ir.shapes import infer_shapes
@@ -80,7 +86,13 @@ def run(args: argparse.Namespace) -> int:
     start_processes(args)
     graph = read(args.file)
     target = get_target(args.target)
-    if args.input:
+    semantics = semantics_from(graph, args)
+    if args.input and nirdata.is_nirdata(args.input):
+        found = nirdata.read_inputs(args.input, graph, semantics.dt)
+        if len(found) != 1:
+            raise SnnxError(f"verify runs graphs with one Input, the data holds {list(found)}")
+        inputs = next(iter(found.values()))
+    elif args.input:
         try:
             inputs = np.load(args.input, allow_pickle=False, mmap_mode="r")
         except (OSError, ValueError) as err:
@@ -91,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
         inputs = (rng.uniform(size=(args.steps, args.random, *shape)) < args.rate).astype(
             np.float32
         )
-    semantics = semantics_from(graph, args)
     lowered = target.lower(graph, semantics)
     result = verify(
         graph,

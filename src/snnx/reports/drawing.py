@@ -3,7 +3,11 @@
 Layout: a depth-first walk from the `Input` nodes (in edge order) finds the back edges, the ones
 that close a cycle; without them the graph is acyclic, and each node sits in the layer of its
 longest path from an input. Back edges are drawn as red arcs. Every node of a subgraph, its own
-`Input`/`Output` nodes included, is drawn inside a labelled box.
+`Input`/`Output` nodes included, is drawn inside a labelled box, with the subgraph's name.
+
+Each edge is labelled with what it carries (`edge_label`): the shape of the values, and when they
+arrive late, by how much: a back edge carries the previous step's value (``+1 step``, as the
+simulator runs recurrence), an edge out of a `Delay` node its delay.
 
 >>> import snnx, tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "braille.svg")
@@ -17,6 +21,7 @@ from __future__ import annotations
 import os
 
 import networkx as nx
+import numpy as np
 
 from snnx.atomic import atomic_path
 from snnx.errors import SnnxError
@@ -83,10 +88,35 @@ def _collect(
         display.add_node(full, kind=kind)
         labels[full] = f"{name}\n{payload.type} {'x'.join(map(str, shape))}"
     for u, v, _, data in graph.edge_records():
-        display.add_edge(
-            _endpoint(graph, prefix, u, data["src_port"], "Output"),
-            _endpoint(graph, prefix, v, data["dst_port"], "Input"),
-        )
+        source = _endpoint(graph, prefix, u, data["src_port"], "Output")
+        carried = _carried(graph, shapes, u, data["src_port"])
+        display.add_edge(source, _endpoint(graph, prefix, v, data["dst_port"], "Input"), **carried)
+
+
+def _carried(graph: Graph, shapes: GraphShapes, name: str, port: str | None) -> dict:
+    """The shape an edge out of ``name`` carries and the delay its source adds (seconds)."""
+    payload = graph[name]
+    if isinstance(payload, Graph):
+        port = port or payload.of_type("Output")[0]
+        return _carried(payload, shapes[name].inner, port, None)
+    delay = payload.get("delay") if payload.type == "Delay" else None
+    return {"shape": tuple(shapes[name].output), "delay": delay}
+
+
+def edge_label(shape: tuple[int, ...], delay=None, back: bool = False) -> str:
+    """What an edge carries, for its label.
+
+    >>> edge_label((2, 34, 34)), edge_label((38,), back=True), edge_label((7,), delay=0.002)
+    ('2x34x34', '38, +1 step', '7, delay 0.002 s')
+    """
+    text = "x".join(map(str, shape))
+    if back:
+        text += ", +1 step"
+    if delay is not None:
+        values = sorted({float(d) for d in np.ravel(delay)})
+        shown = f"{values[0]:g}" if len(values) == 1 else f"{values[0]:g}-{values[-1]:g}"
+        text += f", delay {shown} s"
+    return text
 
 
 def _endpoint(graph: Graph, prefix: str, name: str, port: str | None, kind: str) -> str:
@@ -153,8 +183,21 @@ def _render(
             )
         )
         ax.text(min(gx) - pad - 0.35, max(gy) + 0.65, name, fontsize=8, color="#636363", va="top")
-    for u, v in display.edges:
+    for u, v, data in display.edges(data=True):
         recurrent = (u, v) in back or u == v
+        (x0, y0), (x1, y1) = positions[u], positions[v]
+        bend = 0.25 * np.hypot(x1 - x0, y1 - y0) if recurrent else 0.0
+        ax.text(
+            (x0 + x1) / 2 + bend * (y1 - y0) / max(np.hypot(x1 - x0, y1 - y0), 1e-9),
+            (y0 + y1) / 2 - bend * (x1 - x0) / max(np.hypot(x1 - x0, y1 - y0), 1e-9),
+            edge_label(data["shape"], data["delay"], back=recurrent),
+            fontsize=6,
+            ha="center",
+            va="center",
+            color="#d62728" if recurrent else "#525252",
+            zorder=3,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+        )
         ax.add_patch(
             FancyArrowPatch(
                 positions[u],
