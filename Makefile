@@ -1,5 +1,5 @@
 # snnx developer entry points. `make demo` runs the main job on the bundled example model,
-# `make test` runs lint and the whole test suite. Both create the virtual environment first.
+# `make test` runs lint, the type check and the whole test suite. Both create the virtual environment first.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ SHELL := /bin/bash
 # A local package mirror, where there is one, makes pip warn about every package it skips.
 QUIET := 2>&1 | { grep -v -e "WARNING: Location 'file:///opt/pypi" -e "^Requirement already satisfied" || true; }
 
-.PHONY: venv demo test unit lint format clean crosscheck
+.PHONY: venv demo test unit lint typecheck format clean crosscheck
 
 venv: $(VENV)/.installed
 
@@ -42,6 +42,10 @@ lint: venv
 	$(BIN)/ruff check src tests scripts benchmarks examples docs/*.py
 	$(BIN)/ruff format --check src tests scripts benchmarks examples docs/*.py
 
+# mypy over src/ ([tool.mypy] in pyproject.toml): every function in snnx annotated.
+typecheck: venv
+	$(BIN)/mypy
+
 format: venv
 	$(BIN)/ruff check --fix src tests scripts examples docs/*.py
 	$(BIN)/ruff format src tests scripts examples docs/*.py
@@ -63,10 +67,10 @@ crosscheck-%: .venvs/%/.installed
 
 crosscheck: $(addprefix crosscheck-,$(TIERS))
 
-test: lint unit crosscheck
+test: lint typecheck unit crosscheck
 
 clean:
-	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .hypothesis site
+	rm -rf $(VENV) .venvs .pytest_cache .ruff_cache .mypy_cache .hypothesis site
 
 # The documentation site (mkdocs.yml), built strictly into site/ in the docs tier's environment.
 .PHONY: docs
