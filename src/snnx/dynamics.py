@@ -82,7 +82,7 @@ def jax_arithmetic() -> Arithmetic:
     import jax
     import jax.numpy as jnp
 
-    def divide(a, b):
+    def divide(a: jax.Array, b: Any) -> jax.Array:
         return a / jax.lax.optimization_barrier(jnp.broadcast_to(b, jnp.shape(a)))
 
     return Arithmetic(
@@ -103,7 +103,7 @@ def torch_arithmetic() -> Arithmetic:
     """`Arithmetic` for torch tensors."""
     import torch
 
-    def maximum(a, b):
+    def maximum(a: torch.Tensor, b: Any) -> torch.Tensor:
         return torch.maximum(a, torch.as_tensor(b).to(a))
 
     return Arithmetic(
@@ -156,7 +156,8 @@ def effective_fields(
     return {**fields, **{k: resolve_field(v, fields, semantics.dt) for k, v in overrides.items()}}
 
 
-def leaky(tau: Any, r: Any, leak: Any, dt: float, integrator: str, ar: Arithmetic = NUMPY):
+def leaky(tau: Any, r: Any, leak: Any, dt: float, integrator: str, ar: Arithmetic = NUMPY
+) -> tuple[Any, Any, Any]:
     """``(A, B, C)`` of one step of ``tau dv/dt = leak - v + r x`` (see the module docstring).
 
     >>> [round(float(c), 6) for c in leaky(2.5e-3, 1.0, 0.5, 1e-4, "euler")]
@@ -235,7 +236,8 @@ def start_voltage(fields: Mapping[str, Any], semantics: Semantics) -> Any:
     return 0.0 if where is None else fields.get(where, 0.0)
 
 
-def _cuba(p: Mapping[str, Any], dt: float, integrator: str, current: str, ar: Arithmetic):
+def _cuba(p: Mapping[str, Any], dt: float, integrator: str, current: str, ar: Arithmetic
+) -> dict[str, Any]:
     w_in = p.get("w_in", 1.0)
     a_s, b_s, _ = leaky(p["tau_syn"], w_in, 0.0, dt, integrator, ar)
     a_m, gain, c = leaky(p["tau_mem"], p["r"], p["v_leak"], dt, integrator, ar)
@@ -347,7 +349,7 @@ def step(
     [1.] [0.]
     """
     spiking = SCHEMA[node_type].spiking
-    last = state.get("last")
+    last: Any = state.get("last")  # None where the semantics carries no last output
     v = state["v"]
     if spiking and s.reset_timing == "next-step" and s.reset == "zero":
         v = ar.where(last > 0, q["v_reset"], v)

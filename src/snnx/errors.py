@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class SnnxError(Exception):
@@ -40,7 +44,7 @@ class SnnxError(Exception):
             parts.append(f"field '{self.field}'")
         return ": ".join([*parts, self.reason])
 
-    def located(self, *, file: str | os.PathLike | None = None, parent: str | None = None):
+    def located(self, *, file: str | os.PathLike | None = None, parent: str | None = None) -> Self:
         """The same error with the file set and the node path prefixed by ``parent``.
 
         >>> GraphError("bad", node="lif").located(file="m.nir", parent="sub").args[0]

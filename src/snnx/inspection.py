@@ -91,7 +91,7 @@ def render_text(report: dict[str, Any]) -> str:
     if report["implied_semantics"]:
         implied = report["implied_semantics"]
         lines.append(f"reset: {implied['reset']} (implied: {implied['reason']})")
-    rows = [("node", "type", "input", "output", "params")]
+    rows: list[tuple[str, ...]] = [("node", "type", "input", "output", "params")]
     _rows(report["nodes"], rows, depth=0)
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines.append("")

@@ -72,8 +72,7 @@ class Requirements:
                 per_type[type_name].setdefault(knob, (value, layer))
         common: dict[str, Any] = {}
         overrides: dict[str, dict[str, Any]] = {k: dict(v) for k, v in base.overrides.items()}
-        knobs = sorted({k for values in per_type.values() for k in values})
-        for knob in knobs:
+        for knob in sorted({k for values in per_type.values() for k in values}):
             values = {t: v[knob][0] for t, v in per_type.items() if knob in v}
             counts = collections.Counter(values.values())
             if len(counts) == 1 and len(values) == len(per_type):

@@ -76,7 +76,7 @@ class Graph:
         metadata: Mapping[str, Any] | None = None,
         nir_version: str | None = None,
     ) -> None:
-        self.nx = nx.MultiDiGraph()
+        self.nx: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         self.metadata: dict[str, Any] | None = (
             None if metadata is None else normalise_value(dict(metadata))
         )
@@ -124,6 +124,30 @@ class Graph:
     def __getitem__(self, name: str) -> Payload:
         self._require(name)
         return self.nx.nodes[name]["node"]
+
+    def node(self, name: str) -> Node:
+        """The primitive called ``name``; a `GraphError` if it is a subgraph.
+
+        >>> Graph.sequential({"in": Node("Input", shape=[3]), "out": Node("Output", shape=[3])}).node("in").type
+        'Input'
+        """
+        payload = self[name]
+        if not isinstance(payload, Node):
+            raise GraphError("a subgraph where a primitive is needed", node=name)
+        return payload
+
+    def subgraph(self, name: str) -> Graph:
+        """The subgraph called ``name``; a `GraphError` if it is a primitive."""
+        payload = self[name]
+        if not isinstance(payload, Graph):
+            raise GraphError(f"a {payload.type} where a subgraph is needed", node=name)
+        return payload
+
+    @property
+    def primitives(self) -> dict[str, Node]:
+        """Node name -> primitive, for a graph without subgraphs (`flatten`'s); a `GraphError`
+        naming the first subgraph otherwise."""
+        return {name: self.node(name) for name in self.nx.nodes}
 
     def __contains__(self, name: object) -> bool:
         return name in self.nx
@@ -266,7 +290,7 @@ class Graph:
     def flow_order(self) -> list[str]:
         """Node names from inputs to outputs: a topological order once back edges are dropped,
         ties broken by insertion order."""
-        dag = nx.DiGraph(self.nx)
+        dag: nx.DiGraph[str] = nx.DiGraph(self.nx)
         dag.remove_edges_from(self.back_edges())
         order = {name: i for i, name in enumerate(self.nx.nodes)}
         return list(nx.lexicographical_topological_sort(dag, key=order.__getitem__))

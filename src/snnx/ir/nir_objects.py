@@ -84,6 +84,8 @@ def graph_to_nir(graph: Graph, shapes: GraphShapes | None = None) -> nir.NIRGrap
 def _to_nir_node(node: Node, shape: NodeShape) -> Any:
     import nir
 
+    # `graph_to_nir` takes checked graphs: every primitive's shapes are known
+    assert shape.input is not None and shape.output is not None
     f = dict(node.fields)
     meta = {"metadata": dict(node.metadata)} if node.metadata else {}
     if node.type == "Input":

@@ -82,12 +82,12 @@ def infer_shapes(graph: Graph) -> GraphShapes:
 
     def port_in(node: str, port: str | None) -> Shape | None:
         if node in inner:
-            return _port_shape(graph[node], inner[node], port, "Input").input
+            return _port_shape(graph.subgraph(node), inner[node], port, "Input").input
         return ins[node]
 
     def port_out(node: str, port: str | None) -> Shape | None:
         if node in inner:
-            return _port_shape(graph[node], inner[node], port, "Output").output
+            return _port_shape(graph.subgraph(node), inner[node], port, "Output").output
         return outs[node]
 
     changed = True
@@ -100,7 +100,7 @@ def infer_shapes(graph: Graph) -> GraphShapes:
             expected = port_in(v, data["dst_port"])
             if expected is None:
                 ins[v] = produced
-                outs[v] = _derive(v, graph[v], produced)
+                outs[v] = _derive(v, graph.node(v), produced)
                 changed = True
             elif expected != produced:
                 edge = (data["src"], data["dst"])
