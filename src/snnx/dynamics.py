@@ -156,7 +156,8 @@ def effective_fields(
     return {**fields, **{k: resolve_field(v, fields, semantics.dt) for k, v in overrides.items()}}
 
 
-def leaky(tau: Any, r: Any, leak: Any, dt: float, integrator: str, ar: Arithmetic = NUMPY
+def leaky(
+    tau: Any, r: Any, leak: Any, dt: float, integrator: str, ar: Arithmetic = NUMPY
 ) -> tuple[Any, Any, Any]:
     """``(A, B, C)`` of one step of ``tau dv/dt = leak - v + r x`` (see the module docstring).
 
@@ -236,7 +237,8 @@ def start_voltage(fields: Mapping[str, Any], semantics: Semantics) -> Any:
     return 0.0 if where is None else fields.get(where, 0.0)
 
 
-def _cuba(p: Mapping[str, Any], dt: float, integrator: str, current: str, ar: Arithmetic
+def _cuba(
+    p: Mapping[str, Any], dt: float, integrator: str, current: str, ar: Arithmetic
 ) -> dict[str, Any]:
     w_in = p.get("w_in", 1.0)
     a_s, b_s, _ = leaky(p["tau_syn"], w_in, 0.0, dt, integrator, ar)

@@ -40,7 +40,7 @@ def avgpool_to_sumpool(graph: Graph, ctx: PassContext) -> Graph:
                 continue
             window = math.prod(np.broadcast_to(np.atleast_1d(node.kernel_size), (2,)).tolist())
             level.replace_node(name, Node("SumPool2d", dict(node.fields), metadata=node.metadata))
-            level.replace_node(current, _scaled(level[current], 1.0 / window))
+            level.replace_node(current, _scaled(level.node(current), 1.0 / window))
             ctx.note(
                 f"AvgPool2d became SumPool2d; 1/{window} folded into", path + name, path + current
             )

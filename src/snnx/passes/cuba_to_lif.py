@@ -20,7 +20,7 @@ def cuba_to_lif(graph: Graph, ctx: PassContext) -> Graph:
     def rewrite(level: Graph, path: str) -> None:
         for name in list(level):
             node = level[name]
-            if node.type not in pairs or ctx.semantics is None:
+            if not isinstance(node, Node) or node.type not in pairs or ctx.semantics is None:
                 continue
             if not np.allclose(node.tau_syn, ctx.semantics.dt, rtol=1e-12, atol=0):
                 continue

@@ -59,5 +59,5 @@ def chip_latency(
         for p, at in arrivals.items():
             if at < start:
                 early[(p, name)] = start - at
-        latency[name] = start + adds(flat[name])
+        latency[name] = start + adds(flat.node(name))
     return {n: latency[n] for n in flat}, early

@@ -21,7 +21,7 @@ def delays_to_steps(graph: Graph, ctx: PassContext) -> Graph:
 
     def rewrite(level: Graph, path: str) -> None:
         for name in level.of_type("Delay"):
-            node = level[name]
+            node = level.node(name)
             exact = stored(steps_in(node, dt, path + name) * dt, node.delay)
             if not np.array_equal(exact, node.delay):
                 level.replace_node(name, node.replace(delay=exact))

@@ -30,6 +30,7 @@ runs the result under the semantics it stores.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def express(
     shapes = flat.check()
     out = flat.copy()
     fold: dict[str, np.ndarray] = {}
-    for name, node in flat.nodes.items():
+    for name, node in flat.primitives.items():
         if node.type == "Delay":
             steps = np.round(np.asarray(node.delay, np.float64) / source.dt)
             out.replace_node(name, node.replace(delay=steps * target.dt))
@@ -100,7 +101,9 @@ def express(
     return out
 
 
-def _same(name: str, type_name: str, source: Semantics, target: Semantics, knobs) -> None:
+def _same(
+    name: str, type_name: str, source: Semantics, target: Semantics, knobs: tuple[str, ...]
+) -> None:
     s, t = source.for_type(type_name), target.for_type(type_name)
     for knob in knobs:
         if getattr(s, knob) != getattr(t, knob):
@@ -111,7 +114,9 @@ def _same(name: str, type_name: str, source: Semantics, target: Semantics, knobs
             )
 
 
-def _neuron(name: str, node: Node, source: Semantics, target: Semantics, unit_gain: bool):
+def _neuron(
+    name: str, node: Node, source: Semantics, target: Semantics, unit_gain: bool
+) -> tuple[Node, np.ndarray | None]:
     t_name = node.type
     kind, spiking = SCHEMA[t_name].neuron, SCHEMA[t_name].spiking
     s, t = source.for_type(t_name), target.for_type(t_name)
@@ -187,7 +192,16 @@ def _neuron(name: str, node: Node, source: Semantics, target: Semantics, unit_ga
     return node.replace(**{key: np.asarray(v, np.float64) for key, v in fields.items()}), k
 
 
-def _gain(field, wanted, natural, fixed, t, unit_gain, name, p):
+def _gain(
+    field: str,
+    wanted: np.ndarray,
+    natural: np.ndarray,
+    fixed: Mapping[str, Any],
+    t: Semantics,
+    unit_gain: bool,
+    name: str,
+    p: Mapping[str, Any],
+) -> tuple[Any, np.ndarray | None]:
     """The field value giving gain ``wanted`` (``field * natural``) and the factor left over."""
     if field in fixed:
         value = np.asarray(dynamics.resolve_field(fixed[field], p, t.dt), np.float64)
@@ -200,8 +214,15 @@ def _gain(field, wanted, natural, fixed, t, unit_gain, name, p):
     return value, (None if np.allclose(k, 1.0, rtol=1e-12, atol=0) else k)
 
 
-def _check_start(name, t_name, p, fields, s, t) -> None:
-    def start(values, semantics):
+def _check_start(
+    name: str,
+    t_name: str,
+    p: Mapping[str, Any],
+    fields: Mapping[str, Any],
+    s: Semantics,
+    t: Semantics,
+) -> None:
+    def start(values: Mapping[str, Any], semantics: Semantics) -> np.ndarray:
         return np.asarray(dynamics.start_voltage(values, semantics), np.float64)
 
     if not np.allclose(start(p, s), start(fields, t), atol=1e-12):
@@ -224,8 +245,7 @@ def _fold(graph: Graph, name: str, k: np.ndarray) -> None:
     for pred in preds:
         node = graph[pred]
         alone = set(graph.successors(pred)) == {name}
-        weighted = isinstance(node, Node) and SCHEMA[node.type].shape in ("dense", "conv")
-        if not weighted or not alone:
+        if not (isinstance(node, Node) and SCHEMA[node.type].shape in ("dense", "conv") and alone):
             raise ConversionError(
                 f"the target needs this neuron's input scaled by {_show(k)}, but '{pred}' "
                 f"({getattr(node, 'type', 'subgraph')}) is not a weight layer feeding only it",
@@ -261,5 +281,6 @@ def express_pass(graph: Graph, ctx: PassContext) -> Graph:
     if target is None:
         raise ConversionError("the express pass needs the option target=PROFILE")
     out = express(graph, target, source=ctx.semantics, unit_gain=bool(ctx.options.get("unit_gain")))
-    ctx.note(f"expressed for {out.semantics.profile_name or 'the target semantics'}")
+    profile = None if out.semantics is None else out.semantics.profile_name
+    ctx.note(f"expressed for {profile or 'the target semantics'}")
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import bypass, each_level, exclusive_pair
@@ -18,7 +19,9 @@ def fold_flatten(graph: Graph, ctx: PassContext) -> Graph:
     def rewrite(level: Graph, path: str) -> None:
         for name in list(level):
             node = level[name]
-            if node.type != "Flatten" or int(node.start_dim) != 0 or int(node.end_dim) != -1:
+            if not isinstance(node, Node) or node.type != "Flatten":
+                continue
+            if int(node.start_dim) != 0 or int(node.end_dim) != -1:
                 continue
             following = exclusive_pair(level, name)
             if (

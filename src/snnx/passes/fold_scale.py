@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
@@ -11,7 +12,7 @@ from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import each_level, exclusive_pair, merge_into_first, stored
 
 
-def per_channel(scale, shape) -> np.ndarray | None:
+def per_channel(scale: ArrayLike, shape: tuple[int, ...]) -> np.ndarray | None:
     """The factor of each channel when ``scale`` (broadcast to ``shape``, channels first) is
     constant over the other dimensions; else ``None``."""
     full = np.broadcast_to(np.asarray(scale, np.float64), shape).reshape(shape[0], -1)
@@ -57,12 +58,12 @@ def _fold_one(level: Graph, path: str, ctx: PassContext) -> bool:
     """Fold the first foldable pair of ``level``; whether there was one."""
     shapes = level.check()
     for name in list(level):
-        if not isinstance(level[name], Node):
-            continue
         following = exclusive_pair(level, name)
         if following is None:
             continue
         first, second = level[name], level[following]
+        if not isinstance(first, Node) or not isinstance(second, Node):
+            continue
         if first.type == "Scale" and SCHEMA[second.type].shape == "conv":
             factor = per_channel(first.scale, shapes[name].output)
             if factor is not None:

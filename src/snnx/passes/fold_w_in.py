@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.passes.base import PassContext, register
 from snnx.passes.neuron_forms import reads_file_fields
@@ -20,20 +21,25 @@ def fold_w_in(graph: Graph, ctx: PassContext) -> Graph:
     def rewrite(level: Graph, path: str) -> None:
         for name in list(level):
             node = level[name]
-            if SCHEMA[node.type].neuron != "cuba" or "w_in" not in node.fields:
+            if (
+                not isinstance(node, Node)
+                or SCHEMA[node.type].neuron != "cuba"
+                or "w_in" not in node.fields
+            ):
                 continue
             if np.all(np.asarray(node.w_in) == 1) or not reads_file_fields(ctx, node.type, "w_in"):
                 continue
             ins = in_edges(level, name)
             source = ins[0][0] if len(ins) == 1 else None
+            synapse = level[source] if source is not None and source in level else None
             if (
-                source not in level
-                or SCHEMA[level[source].type].shape != "dense"
+                source is None
+                or not isinstance(synapse, Node)
+                or SCHEMA[synapse.type].shape != "dense"
                 or len(level.successors(source)) != 1
             ):
                 ctx.skip("kept w_in: not fed by one exclusive dense synapse", path + name)
                 continue
-            synapse = level[source]
             factor = np.broadcast_to(
                 np.asarray(node.w_in, np.float64).ravel(), np.shape(synapse.weight)[:1]
             )

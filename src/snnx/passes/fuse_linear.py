@@ -16,7 +16,9 @@ from snnx.passes.rewrite import each_level, exclusive_pair, merge_into_first, st
 LINEAR = ("dense", "elementwise")
 
 
-def _linear(node: Node) -> bool:
+def _linear(node: Node | Graph) -> bool:
+    if not isinstance(node, Node):
+        return False
     primitive = SCHEMA[node.type]
     return primitive.category == "synapse" and primitive.shape in LINEAR
 
@@ -77,12 +79,12 @@ def fuse_linear(graph: Graph, ctx: PassContext) -> Graph:
             shapes = level.check()
             for name in list(level):
                 first = level[name]  # every name is current: the loop restarts after a fusion
-                if not isinstance(first, Node) or not _linear(first):
+                if not _linear(first):
                     continue
                 following = exclusive_pair(level, name)
                 if following is None or not _linear(level[following]):
                     continue
-                second = level[following]
+                first, second = level.node(name), level.node(following)
                 size_in = math.prod(shapes[name].input)
                 size_mid = math.prod(shapes[name].output)
                 merged = fuse(first, second, size_in, size_mid)

@@ -19,10 +19,11 @@ def lif_to_cuba(graph: Graph, ctx: PassContext) -> Graph:
     def rewrite(level: Graph, path: str) -> None:
         for name in list(level):
             node = level[name]
-            if node.type not in pairs:
+            if not isinstance(node, Node) or node.type not in pairs:
                 continue
             if not interchangeable(ctx, node.type, pairs[node.type], path + name):
                 continue
+            assert ctx.semantics is not None  # `interchangeable` is False without semantics
             f = dict(node.fields)
             tau = f.pop("tau")
             f.update(tau_mem=tau, tau_syn=like(ctx.semantics.dt, tau))

@@ -131,7 +131,15 @@ def _inputs(graph: Graph, steps: int, batch: int, seed: int) -> dict[str, np.nda
     }
 
 
-def _compare(name, before, after, semantics, inputs, exact, ctx) -> dict[str, Any]:
+def _compare(
+    name: str,
+    before: Graph,
+    after: Graph,
+    semantics: Semantics | None,
+    inputs: dict[str, np.ndarray] | None,
+    exact: bool,
+    ctx: PassContext,
+) -> dict[str, Any]:
     from snnx.sim import Simulator
 
     # A pass that re-expresses the graph for other semantics (`express`) stores them: the new

@@ -24,7 +24,7 @@ def merge_delays(graph: Graph, ctx: PassContext) -> Graph:
             for name in level.of_type("Delay"):
                 following = exclusive_pair(level, name)
                 if following is not None and level[following].type == "Delay":
-                    first, second = level[name], level[following]
+                    first, second = level.node(name), level.node(following)
                     total = np.asarray(first.delay, np.float64) + np.asarray(
                         second.delay, np.float64
                     )

@@ -21,8 +21,8 @@ from snnx.passes.rewrite import (
 LINEAR = ("synapse", "pool", "reshape")
 
 
-def _adds_nothing(node: Node) -> bool:
-    if SCHEMA[node.type].category not in LINEAR:
+def _adds_nothing(node: Node | Graph) -> bool:
+    if not isinstance(node, Node) or SCHEMA[node.type].category not in LINEAR:
         return False
     return "bias" not in node.fields or bool(np.all(np.asarray(node.bias) == 0))
 
@@ -42,7 +42,7 @@ def move_delays(graph: Graph, ctx: PassContext) -> Graph:
             changed = False
             shapes = level.check()
             for name in level.of_type("Delay"):
-                delay = np.unique(np.asarray(level[name].delay))
+                delay = np.unique(np.asarray(level.node(name).delay))
                 following = exclusive_pair(level, name)
                 if len(delay) != 1 or following is None or not _adds_nothing(level[following]):
                     continue

@@ -9,6 +9,7 @@ it left a node alone.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx import dynamics
 from snnx.passes.base import PassContext
@@ -24,6 +25,8 @@ def reads_file_fields(ctx: PassContext, type_name: str, *fields: str) -> bool:
 
 def euler_new(ctx: PassContext, *types: str) -> bool:
     """Every type runs the same knobs, Euler with the new current."""
+    if ctx.semantics is None:
+        return False
     knobs = [ctx.semantics.for_type(t).replace(overrides={}) for t in types]
     return (
         knobs[0].integrator == "euler"
@@ -46,5 +49,5 @@ def interchangeable(ctx: PassContext, one: str, other: str, where: str) -> bool:
     return False
 
 
-def like(value, template) -> np.ndarray:
+def like(value: ArrayLike, template: ArrayLike) -> np.ndarray:
     return np.asarray(np.broadcast_to(value, np.shape(template)), dtype=np.asarray(template).dtype)

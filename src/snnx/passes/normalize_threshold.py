@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SPIKING_NEURONS
 from snnx.passes.base import PassContext, register
 from snnx.passes.neuron_forms import like, reads_file_fields
@@ -20,7 +21,7 @@ def normalize_threshold(graph: Graph, ctx: PassContext) -> Graph:
     def rewrite(level: Graph, path: str) -> None:
         for name in list(level):
             node = level[name]
-            if node.type not in SPIKING_NEURONS:
+            if not isinstance(node, Node) or node.type not in SPIKING_NEURONS:
                 continue
             theta = np.asarray(node.v_threshold, np.float64)
             if np.all(theta == 1) or np.any(theta <= 0):

@@ -108,7 +108,7 @@ def quantize(graph: Graph, ctx: PassContext) -> Graph:
         exclusive = [p for p in feeding if set(graph.successors(p)) == {neuron}]
         if not exclusive:
             continue
-        weights = [np.asarray(graph[p].weight, np.float64) for p in exclusive]
+        weights = [np.asarray(graph.node(p).weight, np.float64) for p in exclusive]
         rows = {w.shape[0] for w in weights}
         per = opts["per"] if len(rows) == 1 else "tensor"
         scale = layer_scale(weights, opts["bits"], per, power_of_two=False)
@@ -120,12 +120,12 @@ def quantize(graph: Graph, ctx: PassContext) -> Graph:
             scale = 2.0 ** np.floor(np.log2(scale))
         integer = opts["mode"] == "integer" and graph[neuron].type in SPIKING_NEURONS
         for p in exclusive:
-            graph.replace_node(p, _quantized(graph[p], scale, opts["bits"], integer))
+            graph.replace_node(p, _quantized(graph.node(p), scale, opts["bits"], integer))
             report[p] = _error(scale, opts, integer, neuron)
             done.add(p)
         if integer:
             graph.replace_node(
-                neuron, _scaled_voltages(graph[neuron], scale, shapes[neuron].output)
+                neuron, _scaled_voltages(graph.node(neuron), scale, shapes[neuron].output)
             )
         ctx.note(
             f"quantized to {opts['bits']} bits ({opts['mode']}, per {per})", *exclusive, neuron
@@ -133,12 +133,12 @@ def quantize(graph: Graph, ctx: PassContext) -> Graph:
     for p in graph.of_type(*SYNAPSES):
         if p not in done:
             scale = layer_scale(
-                [np.asarray(graph[p].weight, np.float64)],
+                [np.asarray(graph.node(p).weight, np.float64)],
                 opts["bits"],
                 "tensor",
                 opts["power_of_two"],
             )[:1]
-            graph.replace_node(p, _quantized(graph[p], scale, opts["bits"], False))
+            graph.replace_node(p, _quantized(graph.node(p), scale, opts["bits"], False))
             report[p] = _error(scale, opts, False, None)
             ctx.note(f"quantized to {opts['bits']} bits on its own scale (fake)", p)
     ctx.report["quantize"] = report
@@ -213,7 +213,9 @@ def _state_limits(graph: Graph, ctx: PassContext, opts: dict) -> dict[str, np.nd
             for key in (f"{name}.v", f"{name}.i")
             if key in records
         )
-        threshold = float(np.abs(np.asarray(graph[name].get("v_threshold", 0.0))).max(initial=0.0))
+        threshold = float(
+            np.abs(np.asarray(graph.node(name).get("v_threshold", 0.0))).max(initial=0.0)
+        )
         largest = max(peak, threshold)
         if largest > 0:
             limits[name] = np.asarray(top / largest)
@@ -239,7 +241,7 @@ def _rounded(graph: Graph, ctx: PassContext, opts: dict[str, Any]) -> Graph:
         *parents, name = path.split("/")
         owner = graph
         for parent in parents:
-            owner = owner[parent]
+            owner = owner.subgraph(parent)
         owner.replace_node(name, node.replace(**changes))
     fmt = opts.get("round_name", "the target's format")
     ctx.note(f"every real parameter rounded to {fmt}")

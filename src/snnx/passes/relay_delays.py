@@ -38,7 +38,7 @@ def relay_delays(graph: Graph, ctx: PassContext) -> Graph:
     def rewrite(level: Graph, path: str) -> None:
         shapes = level.check()
         for name in level.of_type("Delay"):
-            steps = np.unique(steps_in(level[name], dt, path + name))
+            steps = np.unique(steps_in(level.node(name), dt, path + name))
             sources = [level[p].type for p in level.predecessors(name)]
             if (
                 len(steps) != 1

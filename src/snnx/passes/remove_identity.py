@@ -7,11 +7,12 @@ import numpy as np
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
+from snnx.ir.shapes import Shape
 from snnx.passes.base import PassContext, register
 from snnx.passes.rewrite import bypass, each_level
 
 
-def is_identity(node: Node, in_shape, out_shape) -> bool:
+def is_identity(node: Node, in_shape: Shape, out_shape: Shape) -> bool:
     """``Scale`` of ones, ``Delay`` of zero, a square identity ``Linear``/``Affine`` with zero bias,
     a ``Flatten`` that changes no shape."""
     f = node.fields

@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 
 
-def stored(value, like) -> np.ndarray:
+def stored(value: ArrayLike, like: ArrayLike) -> np.ndarray:
     """A value a pass computed, in the dtype of the field it replaces when that loses nothing,
     else in float64 (a fused float16 weight must not be rounded to float16).
 
@@ -76,7 +78,7 @@ def bypass(graph: Graph, name: str) -> bool:
     return True
 
 
-def merge_into_first(graph: Graph, first: str, second: str, merged) -> None:
+def merge_into_first(graph: Graph, first: str, second: str, merged: Node | Graph) -> None:
     """Replace the exclusive pair ``first -> second`` by ``merged``, named ``first``: it keeps the
     inputs of ``first`` and takes over the outputs of ``second``."""
     outs = out_edges(graph, second)

@@ -23,7 +23,7 @@ def split_delays(graph: Graph, ctx: PassContext) -> Graph:
 
     def rewrite(level: Graph, path: str) -> None:
         for name in level.of_type("Delay"):
-            steps = steps_in(level[name], dt, path + name)
+            steps = steps_in(level.node(name), dt, path + name)
             if steps.max(initial=0) <= limit:
                 continue
             pieces = []
@@ -34,7 +34,7 @@ def split_delays(graph: Graph, ctx: PassContext) -> Graph:
             outs = out_edges(level, name)
             for _, dst in outs:
                 level.remove_edge(name, dst)
-            level.replace_node(name, level[name].replace(delay=pieces[0] * dt))
+            level.replace_node(name, level.node(name).replace(delay=pieces[0] * dt))
             last = name
             for k, piece in enumerate(pieces[1:], start=1):
                 link = f"{name}.{k}"
