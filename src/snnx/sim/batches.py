@@ -19,13 +19,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
 
 from snnx.errors import SnnxError
+
+if TYPE_CHECKING:
+    from snnx.sim.simulator import Result
 
 
 def start(
@@ -83,10 +86,12 @@ def shard(inputs: Mapping[str, Any]) -> dict[str, jax.Array]:
             raise SnnxError(
                 f"batch of {np.shape(value)[1]} for '{name}' does not split across {len(devices)} devices"
             )
+
+    def block(value: Any) -> Callable[[Any], np.ndarray]:
+        return lambda index: np.asarray(value[index])
+
     return {
-        name: jax.make_array_from_callback(
-            np.shape(value), sharding, lambda index, value=value: np.asarray(value[index])
-        )
+        name: jax.make_array_from_callback(np.shape(value), sharding, block(value))
         for name, value in inputs.items()
     }
 
@@ -94,7 +99,7 @@ def shard(inputs: Mapping[str, Any]) -> dict[str, jax.Array]:
 def local_blocks(array: jax.Array) -> list[tuple[int, int, np.ndarray]]:
     """This process's samples of a ``(T, B, ...)`` array: ``(start, stop, values)`` for each
     run of consecutive samples its devices hold (the whole batch when nothing is split)."""
-    pieces = {}
+    pieces: dict[tuple[int, int], Any] = {}
     for piece in array.addressable_shards:
         lo, hi, _ = piece.index[1].indices(array.shape[1])
         pieces.setdefault((lo, hi), piece)
@@ -155,14 +160,17 @@ def progress(total: int, desc: str, enabled: bool = True) -> Any:
     return tqdm(total=total, desc=desc, unit="sample", disable=not (enabled and is_main()))
 
 
-def simulate(sim: Any, inputs: Mapping[str, Any], batch_size: int | None, show: bool = False):
+def simulate(
+    sim: Any, inputs: Mapping[str, Any], batch_size: int | None, show: bool = False
+) -> Result:
     """``sim(x)`` (a `snnx.sim.Simulator`) over a data set ``batch_size`` samples at a time,
     each batch padded to split across all devices when ``sim.shard`` (the padding dropped);
     a `snnx.sim.Result` of numpy arrays holding every sample. ``show``: a progress bar."""
     from snnx.sim.simulator import Result
 
     total = np.shape(next(iter(inputs.values())))[1]
-    outputs, records = {}, {}
+    outputs: dict[str, np.ndarray] = {}
+    records: dict[str, np.ndarray] = {}
     with progress(total, "simulating", enabled=show) as bar:
         for lo, hi in ranges(total, batch_size):
             size = padded_size(hi - lo) if sim.shard else hi - lo

@@ -25,7 +25,7 @@ scan's state where the sequence ended), so a long sequence can run in chunks.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -80,7 +80,7 @@ class Program:
         graph, shapes = plan.graph, plan.shapes
         ops, contexts = {}, {}
         for name in graph:
-            node = graph[name]
+            node = graph.node(name)  # the plan's graph is flat
             if SCHEMA[node.type].category == "io":
                 continue
             own = semantics.for_type(node.type)
@@ -119,17 +119,19 @@ class Program:
         """The trainable parameters, read from the graph as arrays of the program's dtype."""
         out = {}
         for name, op in self.ops.items():
-            fields = self.plan.graph[name].fields
+            fields = self.plan.graph.node(name).fields
             out[name] = {k: jnp.asarray(fields[k], self.dtype) for k in op.params if k in fields}
         return out
 
-    def run(self, params: Params, inputs: Mapping[str, jax.Array], carry: dict | None = None):
+    def run(
+        self, params: Params, inputs: Mapping[str, jax.Array], carry: dict | None = None
+    ) -> tuple[dict[str, jax.Array], dict[str, jax.Array], dict]:
         """Run a sequence: ``inputs`` maps each Input name to ``(T, B, *shape)``. ``carry`` is
         where a previous run stopped (``None``: from rest). Returns ``(outputs, records, carry)``."""
         graph, shapes = self.plan.graph, self.plan.shapes
         params = self._held_params(params)
         seqs: dict[str, jax.Array] = {}
-        steps = batch = None
+        steps = batch = 0  # set by the inputs: a checked graph has at least one
         for name in graph.inputs:
             if name not in inputs:
                 raise SnnxError(
@@ -169,15 +171,15 @@ class Program:
         }
         return outputs, records, carry
 
-    def _held_shape(self, shape) -> tuple[int, ...]:
+    def _held_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         """A per-sample shape (NIR's layout) as the program holds it."""
         return layout.internal_shape(shape) if self.channels_last else tuple(shape)
 
-    def _held(self, x, shape):
+    def _held(self, x: jax.Array, shape: Sequence[int]) -> jax.Array:
         """Values in NIR's layout (per-sample ``shape``) -> as the program holds them."""
         return layout.to_internal(x, shape) if self.channels_last else x
 
-    def _canonical(self, x, shape):
+    def _canonical(self, x: jax.Array, shape: Sequence[int]) -> jax.Array:
         """Values as the program holds them -> NIR's layout (per-sample ``shape``)."""
         return layout.to_canonical(x, shape) if self.channels_last else x
 
@@ -196,34 +198,44 @@ class Program:
         """Whether the op of ``name`` takes NIR's layout where the program holds another."""
         return self.channels_last and self.ops[name].layout == "canonical"
 
-    def _to_op(self, name: str, x):
+    def _to_op(self, name: str, x: jax.Array) -> jax.Array:
         return self._canonical(x, self.plan.shapes[name].input) if self._converts(name) else x
 
-    def _from_op(self, name: str, y):
+    def _from_op(self, name: str, y: jax.Array) -> jax.Array:
         return self._held(y, self.plan.shapes[name].output) if self._converts(name) else y
 
-    def _apply(self, name: str, p, x):
+    def _apply(self, name: str, p: Mapping[str, jax.Array], x: jax.Array) -> jax.Array:
         """A stateless op on values as the program holds them."""
-        y = self.ops[name].apply(p, self._to_op(name, x), self.contexts[name])
+        apply = self.ops[name].apply
+        assert apply is not None  # the plan applies stateless ops only; stateful ones step
+        y = apply(p, self._to_op(name, x), self.contexts[name])
         return self._from_op(name, y)
 
-    def _gather(self, name: str, values: Mapping[str, jax.Array], lead: tuple, back=(), prev=None):
+    def _gather(
+        self,
+        name: str,
+        values: Mapping[str, jax.Array],
+        lead: tuple,
+        back: Collection[tuple[str, str]] = (),
+        prev: Mapping[str, jax.Array] | None = None,
+    ) -> jax.Array:
         """Sum of what the edges into ``name`` carry, each shaped as ``name``'s input (an edge
         between different shapes reshapes in NIR's layout)."""
         shapes = self.plan.shapes
         shape = tuple(shapes[name].input)
         total = None
         for pred in self.plan.graph.predecessors(name):
-            value = prev[pred] if (pred, name) in back else values[pred]
+            value = prev[pred] if prev is not None and (pred, name) in back else values[pred]
             source = tuple(shapes[pred].output)
             if source != shape:
                 value = self._held(self._canonical(value, source).reshape((*lead, *shape)), shape)
             else:
                 value = value.reshape((*lead, *self._held_shape(shape)))
             total = value if total is None else total + value
+        assert total is not None  # `Graph.check`: every node but an Input has an edge in
         return total
 
-    def _margin(self, name: str, p, lead: tuple) -> dict[str, jax.Array]:
+    def _margin(self, name: str, p: Mapping[str, jax.Array], lead: tuple) -> dict[str, jax.Array]:
         """``{"NODE.margin": (v - threshold) / ulp(threshold)}`` for the spike decisions the
         node's op just made (traced in this step), or nothing."""
         probe = self.contexts[name].spike
@@ -236,7 +248,15 @@ class Program:
         ulp = jnp.nextafter(threshold, jnp.asarray(jnp.inf, seen.dtype)) - threshold
         return {f"{name}.margin": (seen / ulp).reshape((*lead, *seen.shape[1:]))}
 
-    def _scan(self, segment: Segment, params: Params, seqs: dict, records: dict, batch: int, carry):
+    def _scan(
+        self,
+        segment: Segment,
+        params: Params,
+        seqs: dict[str, jax.Array],
+        records: dict[str, jax.Array],
+        batch: int,
+        carry: Any,
+    ) -> Any:
         graph = self.plan.graph
         inside = set(segment.nodes)
         external = list(
@@ -251,24 +271,24 @@ class Program:
             if n in self.record or any(s not in inside for s in graph.successors(n))
         ]
         shapes = self.plan.shapes
-        prepared = {
-            n: self.ops[n].prepare(params[n], self.contexts[n])
-            if self.ops[n].prepare
-            else params[n]
-            for n in segment.nodes
-        }
+        prepared: dict[str, Any] = {}
+        for n in segment.nodes:
+            prepare = self.ops[n].prepare
+            prepared[n] = prepare(params[n], self.contexts[n]) if prepare else params[n]
 
-        def step(carry, xs):
+        def step(carry: Any, xs: Mapping[str, jax.Array]) -> tuple[Any, dict[str, jax.Array]]:
             states, prev = carry
             now = dict(xs)
             for name in segment.early:  # outputs known before this step's inputs
-                y = self.ops[name].emit(prepared[name], states[name], self.contexts[name])
+                emit = self.ops[name].emit
+                assert emit is not None  # `segment.early` holds the ops that say `emit`
+                y = emit(prepared[name], states[name], self.contexts[name])
                 now[name] = self._from_op(name, y)
             new_states = {}
             for name in segment.nodes:
                 x = self._gather(name, now, (batch,), segment.back_edges, prev)
                 op, ctx = self.ops[name], self.contexts[name]
-                if op.stateful:
+                if op.step is not None:  # `op.stateful`
                     new_states[name], y = op.step(
                         prepared[name], states[name], self._to_op(name, x), ctx
                     )
@@ -283,11 +303,12 @@ class Program:
             return (new_states, {src: now[src] for src in carried}), out
 
         if carry is None:
-            states = {
-                n: self.ops[n].init(prepared[n], batch, self.contexts[n])
-                for n in segment.nodes
-                if self.ops[n].stateful
-            }
+            states = {}
+            for n in segment.nodes:
+                init = self.ops[n].init
+                if self.ops[n].stateful:
+                    assert init is not None  # a stateful op starts from its `init` state
+                    states[n] = init(prepared[n], batch, self.contexts[n])
             zeros = {
                 src: jnp.zeros((batch, *self._held_shape(shapes[src].output)), self.dtype)
                 for src in carried
@@ -314,15 +335,15 @@ class SpikeProbe:
     ([1.0, 0.0], [0.5, -1.0], None)
     """
 
-    def __init__(self, spike) -> None:
+    def __init__(self, spike: Callable[[Any], Any]) -> None:
         self.spike = spike
-        self.seen = None
+        self.seen: Any = None
 
-    def __call__(self, x):
+    def __call__(self, x: Any) -> Any:
         self.seen = x
         return self.spike(x)
 
-    def take(self):
+    def take(self) -> Any:
         """The argument of the last call since the last `take`, or None."""
         seen, self.seen = self.seen, None
         return seen

@@ -86,7 +86,7 @@ class Plan:
         ``early(node)`` says which nodes know their output before their input arrives."""
         flat = graph.flatten()
         shapes = flat.check()
-        ahead = {n for n in flat if early(flat[n])}
+        ahead = {n for n, node in flat.primitives.items() if early(node)}
         order, back = _step_order(flat, ahead)
         condensed = nx.condensation(flat.nx)
         components = nx.lexicographical_topological_sort(
@@ -116,10 +116,10 @@ class Plan:
 def _step_order(flat: Graph, ahead: set[str]) -> tuple[dict[str, int], set[tuple[str, str]]]:
     """Each node's place in a step, and the back edges: edges out of early nodes impose no order
     (their values exist when the step starts); loops left without one are cut at back edges."""
-    constraints = nx.MultiDiGraph(flat.nx)
+    constraints: nx.MultiDiGraph[str] = nx.MultiDiGraph(flat.nx)
     constraints.remove_edges_from([e for e in list(constraints.edges(keys=True)) if e[0] in ahead])
     back = back_edges(constraints, flat.inputs)
-    dag = nx.DiGraph(constraints)
+    dag: nx.DiGraph[str] = nx.DiGraph(constraints)
     dag.remove_edges_from(back)
     position = {name: i for i, name in enumerate(flat)}
     ordered = nx.lexicographical_topological_sort(dag, key=position.__getitem__)
@@ -139,7 +139,7 @@ def _early(segment: Segment, ahead: set[str]) -> Segment:
 
 def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
     """Multiply-adds per sample of a stateless node (0 for reshapes and scalings)."""
-    node = graph[name]
+    node = graph.node(name)
     shape_rule = SCHEMA[node.type].shape
     if shape_rule == "dense":
         work = math.prod(node.weight.shape)
@@ -152,7 +152,7 @@ def _cost(graph: Graph, shapes: GraphShapes, name: str) -> float:
     return work
 
 
-def _kernel(node) -> tuple[int, ...]:
+def _kernel(node: Node) -> tuple[int, ...]:
     import numpy as np
 
     return tuple(np.broadcast_to(np.atleast_1d(node.kernel_size), (2,)).tolist())

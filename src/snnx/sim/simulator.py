@@ -38,6 +38,7 @@ import numpy as np
 
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 from snnx.sim import batches
@@ -95,14 +96,13 @@ class Result:
     """``outputs``: Output node -> ``(T, B, *shape)``; ``records``: ``"NODE.STATE"`` -> same.
     Both map names to numpy arrays, each copied from the device when first read."""
 
-    outputs: Mapping[str, np.ndarray]
-    records: Mapping[str, np.ndarray]
+    outputs: HostArrays
+    records: HostArrays
 
-    def __post_init__(self) -> None:
-        for name in ("outputs", "records"):
-            value = getattr(self, name)
-            if not isinstance(value, HostArrays):
-                object.__setattr__(self, name, HostArrays(value))
+    def __init__(self, outputs: Mapping[str, Any], records: Mapping[str, Any]) -> None:
+        for name, value in (("outputs", outputs), ("records", records)):
+            held = value if isinstance(value, HostArrays) else HostArrays(value)
+            object.__setattr__(self, name, held)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Outputs and records in one dict (what ``snnx simulate -o out.npz`` saves)."""
@@ -166,7 +166,7 @@ class Simulator:
         self.source = graph
         self.semantics = resolve_semantics(graph, semantics)
         self.precision = precision
-        options = dict(
+        options: dict[str, Any] = dict(
             surrogate=surrogate,
             slope=slope,
             record=record,
@@ -190,7 +190,7 @@ class Simulator:
         self._run = _compiled(self.program, key, precision)
         self._forward = _compiled(self.forward_program, key, precision, compact=True)
 
-    def _early(self, node) -> bool:
+    def _early(self, node: Node) -> bool:
         op = OPS.get(node.type)
         return op is not None and op.early is not None and op.early(node, self.semantics)
 
@@ -199,14 +199,16 @@ class Simulator:
         """Names of the graph's Input nodes."""
         return self.program.plan.graph.inputs
 
-    def run(self, inputs: Any, params: Params | None = None, carry: dict | None = None):
+    def run(self, inputs: Any, params: Params | None = None, carry: dict | None = None) -> tuple:
         """Run on device arrays, differentiably: ``(outputs, records)`` as jax arrays; given a
         ``carry`` (where a previous run stopped, ``{}`` for rest), ``(outputs, records, carry)``."""
         params = self.params if params is None else params
         outputs, records, end = self._run(params, self._named(inputs), carry)
         return (outputs, records) if carry is None else (outputs, records, end)
 
-    def forward(self, inputs: Any, params: Params | None = None, carry: dict | None = None):
+    def forward(
+        self, inputs: Any, params: Params | None = None, carry: dict | None = None
+    ) -> tuple:
         """Run the forward program (no gradients) on device arrays: ``(outputs, records)``, spike
         trains compact (`spike_dtypes`); given a ``carry``, ``(outputs, records, carry)``."""
         params = self.params if params is None else params
@@ -230,7 +232,8 @@ class Simulator:
         params = self.params if params is None else params
         steps = np.shape(next(iter(named.values())))[0]
         chunk = chunk or steps
-        pieces, carry = [], {}
+        pieces: list[dict[str, Any]] = []
+        carry: dict = {}
         for start in range(0, steps, chunk):
             part = (
                 named if chunk >= steps else {k: v[start : start + chunk] for k, v in named.items()}
@@ -255,12 +258,12 @@ class Simulator:
         graph = self.source.copy()
         for path, node in list(graph.walk()):
             values = params.get(path.replace("/", "."), {})
-            if not values or not hasattr(node, "fields"):
+            if not values or not isinstance(node, Node):
                 continue
             *parents, name = path.split("/")
             owner = graph
             for parent in parents:
-                owner = owner[parent]
+                owner = owner.subgraph(parent)
             changes = {
                 k: np.asarray(v, dtype=np.asarray(node.fields[k]).dtype) for k, v in values.items()
             }
@@ -317,14 +320,20 @@ def _at_precision(jitted: Callable, precision: str | None) -> Callable:
         return jitted
 
     @functools.wraps(jitted)
-    def run(*args):
+    def run(*args: Any) -> Any:
         with jax.default_matmul_precision(precision):
             return jitted(*args)
 
     return run
 
 
-def _compact_run(program: Program, dtypes: dict[str, Any], params, inputs, carry):
+def _compact_run(
+    program: Program,
+    dtypes: dict[str, Any],
+    params: Params,
+    inputs: Mapping[str, jax.Array],
+    carry: dict,
+) -> tuple[dict[str, jax.Array], dict[str, jax.Array], dict]:
     outputs, records, carry = program.run(params, inputs, carry)
     cast = lambda arrays: {k: v.astype(dtypes.get(k, v.dtype)) for k, v in arrays.items()}  # noqa: E731
     return cast(outputs), cast(records), carry
@@ -335,8 +344,8 @@ def spike_dtypes(program: Program) -> dict[str, Any]:
     exactly, ``bool`` (at most one unit spike per step) or ``uint8`` (at most 255)."""
     graph = program.plan.graph
 
-    def dtype(name: str):
-        node = graph[name]
+    def dtype(name: str) -> Any:
+        node = graph.node(name)
         if not SCHEMA[node.type].spiking:
             return None
         knobs = program.semantics.for_type(node.type)
@@ -357,7 +366,7 @@ def _fingerprint(program: Program, options: tuple) -> str:
     digest = hashlib.sha256(repr((program.semantics, options)).encode())
     graph = program.plan.graph
     for name in graph:
-        node = graph[name]
+        node = graph.node(name)
         op = program.ops.get(name)
         for key, value in sorted(node.fields.items()):
             array = np.asarray(value)

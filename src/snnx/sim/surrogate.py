@@ -39,13 +39,13 @@ def spike_function(
     surrogate = SURROGATES[kind]
 
     @jax.custom_jvp
-    def spike(x):
+    def spike(x: jax.Array) -> jax.Array:
         x = jnp.asarray(x)
         dtype = x.dtype if jnp.issubdtype(x.dtype, jnp.floating) else jnp.float32
         return (x >= 0 if inclusive else x > 0).astype(dtype)
 
     @spike.defjvp
-    def _(primals, tangents):
+    def _(primals: tuple, tangents: tuple) -> tuple[jax.Array, jax.Array]:
         (x,), (dx,) = primals, tangents
         return spike(x), surrogate(x, slope) * dx
 

@@ -13,17 +13,19 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 from jax import lax
+from numpy.typing import ArrayLike
 
-from snnx.sim.ops.registry import Op, register
+from snnx.sim.ops.registry import Context, Op, Params, register
 
 
-def _per_dim(value, ndim: int) -> tuple[int, ...]:
+def _per_dim(value: ArrayLike, ndim: int) -> tuple[int, ...]:
     return tuple(int(v) for v in np.broadcast_to(np.atleast_1d(np.asarray(value)), (ndim,)))
 
 
-def _apply(p, x, ctx):
+def _apply(p: Params, x: jax.Array, ctx: Context) -> jax.Array:
     f = ctx.node.fields
     ndim = np.ndim(f["weight"]) - 2
     padding = f["padding"]

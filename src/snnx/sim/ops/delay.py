@@ -11,11 +11,14 @@ node: rounding it would silently change the network.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from snnx.errors import GraphError
-from snnx.sim.ops.registry import Op, register
+from snnx.ir.node import Node
+from snnx.semantics import Semantics
+from snnx.sim.ops.registry import Context, Op, Params, State, register
 
 #: How far (in steps) a delay may be from a whole number of steps.
 TOLERANCE = 1e-6
@@ -37,12 +40,12 @@ def steps_of(delay: np.ndarray, dt: float, name: str) -> np.ndarray:
     return rounded.astype(np.int64)
 
 
-def _init(p, batch, ctx):
+def _init(p: Params, batch: int, ctx: Context) -> State:
     depth = int(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name).max(initial=0))
     return {"buffer": jnp.zeros((depth, batch, *ctx.in_shape), ctx.dtype)}
 
 
-def _step(p, state, x, ctx):
+def _step(p: Params, state: State, x: jax.Array, ctx: Context) -> tuple[State, jax.Array]:
     buffer = state["buffer"]
     steps = steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name)
     history = jnp.concatenate([x[None], buffer.astype(x.dtype)])  # history[k] = x(t - k)
@@ -51,7 +54,7 @@ def _step(p, state, x, ctx):
     return {"buffer": history[: buffer.shape[0]]}, y
 
 
-def _early(node, semantics) -> bool:
+def _early(node: Node, semantics: Semantics) -> bool:
     """Every element delayed by at least one step: the output is in the buffer already. (A delay
     off the time grid is refused when the node is set up, with its name.)"""
     try:
@@ -60,7 +63,7 @@ def _early(node, semantics) -> bool:
         return False
 
 
-def _emit(p, state, ctx):
+def _emit(p: Params, state: State, ctx: Context) -> jax.Array:
     """This step's output before this step's input: ``x(t - d) = buffer[d - 1]`` for ``d >= 1``."""
     buffer = state["buffer"]
     steps = np.broadcast_to(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name), buffer.shape[2:])

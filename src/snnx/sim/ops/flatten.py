@@ -9,11 +9,13 @@ layout, as PyTorch). With ``ctx.channels_last`` a feature map is put back in NIR
 
 from __future__ import annotations
 
+import jax
+
 from snnx.sim import layout
-from snnx.sim.ops.registry import Op, register
+from snnx.sim.ops.registry import Context, Op, Params, register
 
 
-def _flatten(p, x, ctx):
+def _flatten(p: Params, x: jax.Array, ctx: Context) -> jax.Array:
     if not ctx.channels_last:
         return x.reshape((x.shape[0], *ctx.out_shape))
     source, target = (layout.canonical_shape(s) for s in (ctx.in_shape, ctx.out_shape))

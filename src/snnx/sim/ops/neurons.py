@@ -16,37 +16,42 @@ fire, reset, emit), run here on JAX arrays with the context's surrogate spike fu
 
 from __future__ import annotations
 
+from typing import Any
+
+import jax
 import jax.numpy as jnp
 
 from snnx import dynamics
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
-from snnx.sim.ops.registry import Context, Op, register
+from snnx.semantics import Semantics
+from snnx.sim.ops.registry import Context, Op, Params, State, register
 
 
-def _prepare(p, ctx: Context):
+def _prepare(p: Params, ctx: Context) -> dict[str, Any]:
     """Coefficients and what firing needs, computed once per run (`snnx.dynamics.coefficients`)."""
     q = dynamics.coefficients(ctx.node.type, p, ctx.semantics, dynamics.jax_arithmetic())
     q["v0"] = jnp.broadcast_to(jnp.asarray(q["v0"], ctx.dtype), ctx.out_shape)
     return q
 
 
-def _init(q, batch, ctx: Context):
+def _init(q: Params, batch: int, ctx: Context) -> State:
     zeros = jnp.zeros((batch, *ctx.out_shape), ctx.dtype)
     return dynamics.rest_state(q, zeros, ctx.node.type, ctx.semantics)
 
 
-def _step(q, state, x, ctx: Context):
+def _step(q: Params, state: State, x: jax.Array, ctx: Context) -> tuple[State, jax.Array]:
     return dynamics.step(
         q, state, x, ctx.node.type, ctx.semantics, ctx.spike, dynamics.jax_arithmetic()
     )
 
 
-def _sends_late(node, semantics) -> bool:
+def _sends_late(node: Node, semantics: Semantics) -> bool:
     """Spikes that leave one step late are known when the step starts."""
     return semantics.for_type(node.type).spike_output == "next-step"
 
 
-def _emit_last(q, state, ctx: Context):
+def _emit_last(q: Params, state: State, ctx: Context) -> jax.Array:
     return dynamics.emit(state["last"], ctx.semantics)
 
 
@@ -67,7 +72,7 @@ for _type in SCHEMA:
         )
 
 
-def _threshold(p, x, ctx: Context):
+def _threshold(p: Params, x: jax.Array, ctx: Context) -> jax.Array:
     return dynamics.emit(ctx.spike(x - p["threshold"]), ctx.semantics)
 
 

@@ -13,18 +13,23 @@ the window size (zero padding counted, as PyTorch's default ``count_include_pad=
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
+import jax
 from jax import lax
 
 from snnx.sim.ops.conv import _per_dim
-from snnx.sim.ops.registry import Op, register
+from snnx.sim.ops.registry import Context, Op, register
 
 
-def _window_sum(x, ctx):
+def _window_sum(x: jax.Array, ctx: Context) -> jax.Array:
     f = ctx.node.fields
     kernel, stride, padding = (_per_dim(f[k], 2) for k in ("kernel_size", "stride", "padding"))
 
-    def axes(spatial, other):  # per-axis values: batch and channels get ``other``
+    def axes(
+        spatial: Sequence[Any], other: Any
+    ) -> tuple:  # per-axis values: batch and channels get ``other``
         return (other, *spatial, other) if ctx.channels_last else (other, other, *spatial)
 
     pads = axes([(n, n) for n in padding], (0, 0))

@@ -20,11 +20,15 @@ executor holds channels-last (`snnx.sim.layout`): ``elementwise``, ``channels-la
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from snnx.ir.node import Node
 from snnx.semantics import Semantics
+
+#: An op's trainable parameters (field -> array), and a stateful op's state (name -> array).
+Params = Mapping[str, Any]
+State = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
