@@ -154,7 +154,14 @@ class Target(abc.ABC, Generic[ProgramT]):
             "layers": len(lowered.layers),
         }
 
-    def robustness(self, lowered: Lowered[ProgramT], inputs: np.ndarray, n: int, **options: Any):
+    def robustness(
+        self,
+        lowered: Lowered[ProgramT],
+        inputs: np.ndarray,
+        n: int,
+        spread: Any = None,
+        **options: Any,
+    ) -> Any:
         """A Monte-Carlo over ``n`` instances of the chip's analog mismatch (targets that declare
         the ``robustness`` capability)."""
         raise SnnxError(f"the {self.name} target has no mismatch model (no robustness capability)")

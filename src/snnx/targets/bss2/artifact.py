@@ -57,7 +57,7 @@ def describe(lowered: Lowered) -> dict[str, Any]:
     for pop in program.populations:
         hw = pop.hardware
         vpc = hw["volts_per_cadc"]
-        entry = {
+        entry: dict[str, Any] = {
             "name": pop.name,
             "node": pop.node,
             "size": pop.size,
@@ -80,7 +80,7 @@ def describe(lowered: Lowered) -> dict[str, Any]:
         populations.append({k: _plain(v) for k, v in entry.items()})
     projections = []
     for proj in program.projections:
-        entry: dict[str, Any] = {
+        entry = {
             "name": proj.name,
             "node": proj.node,
             "source": proj.source,
@@ -88,7 +88,7 @@ def describe(lowered: Lowered) -> dict[str, Any]:
             "shape": list(proj.weight.shape),
             "quantized": proj.q is not None,
         }
-        if proj.q is not None:
+        if proj.q is not None and proj.scale is not None:  # quantized weights have a scale
             entry.update(
                 scale=proj.scale,
                 lsb_volts=1.0 / proj.scale,

@@ -93,7 +93,7 @@ def lower(
     sizes = {n: _size(shapes[n].output) for n in pops}
     parts = ", ".join(f"{n}: {k}" for n, k in sizes.items())
     SPEC.enforce({"neurons": sum(sizes.values())}, target=target, detail=parts)
-    params = {n: neuron_params(flat[n], sizes[n], n, semantics, notes) for n in pops}
+    params = {n: neuron_params(flat.node(n), sizes[n], n, semantics, notes) for n in pops}
 
     raw = raw_projections(flat, sizes, source, n_in)
     for proj in raw:

@@ -70,7 +70,7 @@ class Network:
             raise ValueError("time constants must be positive")
         if np.any(self.v_reset >= self.v_threshold):
             raise ValueError("v_reset must lie below v_threshold")
-        if np.any(self.refractory < 0):
+        if np.any(np.asarray(self.refractory) < 0):
             raise ValueError("refractory times must not be negative")
         object.__setattr__(self, "dt", float(self.dt))
         object.__setattr__(

@@ -64,7 +64,7 @@ class Projection:
     @property
     def applied(self) -> np.ndarray:
         """The jumps the chip applies: ``q / scale`` when quantized, else ``weight``."""
-        if self.q is None:
+        if self.q is None or self.scale is None:  # quantized weights come with their scale
             return self.weight
         return self.q.astype(np.float64) / self.scale
 

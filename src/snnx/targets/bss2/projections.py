@@ -47,7 +47,7 @@ def raw_projections(flat: Graph, sizes: dict[str, int], source: str, n_in: int) 
             continue
         # kind_dst == "CubaLIF"
         if SCHEMA[kind_src].shape == "dense":
-            node = flat[src]
+            node = flat.node(src)
             pre = flat.predecessors(src)[0]
             weight = np.asarray(node.weight, dtype=np.float64)
             if weight.ndim != 2 or weight.shape != (sizes[dst], width(pre)):
@@ -106,10 +106,10 @@ def quantized_projections(
             scales = [float(weight_scale)] * len(raw)
         elif scale_per == "population":
             for target in {r["target"] for r in raw}:
-                group = [k for k, r in enumerate(raw) if r["target"] == target]
-                scale = shared_scale([jumps[k] for k in group])
-                for k in group:
-                    scales[k] = scale
+                members = [k for k, r in enumerate(raw) if r["target"] == target]
+                shared = shared_scale([jumps[k] for k in members])
+                for k in members:
+                    scales[k] = shared
         else:
             scales = [None] * len(raw)
     out = []

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -185,7 +187,7 @@ class _Evaluator:
             back,
         )
 
-    def _inputs(self, name: str, value_of) -> list[tuple[object, bool]]:
+    def _inputs(self, name: str, value_of: Callable[[str], Any]) -> list[tuple[Any, bool]]:
         return [(value_of(p), (p, name) in self.back) for p in self.flat.predecessors(name)]
 
     def matrix(self, source: str) -> tuple[np.ndarray, int]:

@@ -49,9 +49,9 @@ class Conv:
     """``y = conv(x, weight) + bias``: weight ``(C_out, C_in / groups, kH, kW)``."""
 
     weight: np.ndarray
-    stride: tuple[int, int]
-    padding: tuple[int, int]
-    dilation: tuple[int, int]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
     bias: np.ndarray
     groups: int = 1
 

@@ -29,6 +29,7 @@ the reference's, less one for every layer up to it whose reference output is its
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def lower(graph: Graph, semantics: Semantics, **options: Any) -> Lowered:
     cubas, feeds = [], []
     previous = source
     for name in chain:
-        cubas.append(cuba_neuron(name, flat[name], semantics, math.prod(shapes[name].output)))
+        cubas.append(cuba_neuron(name, flat.node(name), semantics, math.prod(shapes[name].output)))
         feeds.append(inbound(flat, shapes, name, previous, semantics))
         previous = name
     relays, needs_bias = _bias_line(cubas, feeds)
@@ -177,6 +178,7 @@ def _as_dense(feed: Inbound, flat, shapes, semantics) -> Inbound:
     """A conv-form feed as a dense matrix (when the previous layer is dense in netx)."""
     size, n_source = feed.size, math.prod(feed.source_shape)
     eye = np.eye(n_source).reshape(n_source, *feed.source_shape)
+    assert feed.conv is not None  # called for conv-form feeds only
     matrix = feed.conv.apply(eye, with_bias=False).reshape(n_source, size).T
     feed.matrix, feed.conv = matrix, None
     return feed
@@ -298,6 +300,7 @@ def dense_matrices(q: np.ndarray, q_rec: np.ndarray | None, relay_input: int | N
                 continue
             if all(np.array_equal(a, s) for a, s in zip(applied, stored, strict=True)):
                 return quantized, weight, weight_rec, True
+    assert first is not None  # the loop always runs: every threshold tried kept its first try
     return (*first, False)
 
 
@@ -330,7 +333,14 @@ def _delay(feed: Inbound, n: int, relay: bool, prev: _Previous, cuba: Cuba):
     return full
 
 
-def _bias_tap(layer_in: tuple[int, int], out: tuple[int, int], kernel, stride, padding, dilation):
+def _bias_tap(
+    layer_in: tuple[int, ...],
+    out: tuple[int, ...],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+) -> tuple[int, ...] | None:
     """A kernel position that reads inside the input for every output position, per dim."""
     tap = []
     for n, o, k, s, p, d in zip(layer_in, out, kernel, stride, padding, dilation, strict=True):
@@ -344,6 +354,7 @@ def _bias_tap(layer_in: tuple[int, int], out: tuple[int, int], kernel, stride, p
 def _conv_layer(index, cuba: Cuba, feed: Inbound, prev: _Previous, relay: bool, amp_in, _amp_self):
     """A ``conv`` layer (pooling folded in)."""
     conv = feed.conv
+    assert conv is not None  # a conv layer is fed through a convolution (`_conv_chain`)
     channels, height, width = feed.shape
     per = (cuba.gain / cuba.threshold).reshape(channels, -1)
     constant = (per.reshape(-1) * feed.bias + cuba.leak / cuba.threshold).reshape(channels, -1)
@@ -378,6 +389,7 @@ def _conv_layer(index, cuba: Cuba, feed: Inbound, prev: _Previous, relay: bool, 
     stored = quantized.weights
     if relay:
         extra = np.zeros((1, *stored.shape[1:]), np.int64)
+        assert tap is not None  # a relaying layer's input holds the bias plane, so `tap` is set
         extra[0, prev.shape[0] - 1, tap[0], tap[1]] = relay_weight(quantized.threshold)
         stored = np.concatenate([stored, extra])
     out_channels = channels + int(relay)

@@ -129,7 +129,7 @@ def cuba_neuron(name: str, node: Node, semantics: Semantics, size: int | None = 
     notes: list[str] = []
     shift = 1 if own.spike_output == "next-step" else 0
     field = "tau_mem" if node.type == "CubaLIF" else "tau"
-    keep_v, keep_u = q["A"], 0.0
+    keep_v, keep_u = q["A"], np.zeros(())
     _check_decay(keep_v, own.dt, name, field)
     if node.type != "CubaLIF":
         gain, leak = q["B"], q["C"]

@@ -35,7 +35,7 @@ every value stays an integer below 2^24, else in int32.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal, overload
 
 import jax
 import jax.numpy as jnp
@@ -160,6 +160,7 @@ def prepare(program: Program) -> tuple[tuple, list[dict[str, Any]]]:
                 w = w[..., 0]
             w_rec = None
         elif layer.kind == "dense_rec":
+            assert layer.weight_rec is not None  # what makes a layer `dense_rec`
             w, w_rec = netx_weights.effective_dense_rec(layer.weight, layer.weight_rec)
         else:
             w, w_rec = netx_weights.effective_dense(layer.weight), None
@@ -310,6 +311,14 @@ def _compiled(static: tuple, full: bool):
     return jax.jit(forward)
 
 
+@overload
+def run(
+    program: Program, inputs: np.ndarray, *, full: Literal[False] = False
+) -> dict[str, np.ndarray]: ...
+@overload
+def run(
+    program: Program, inputs: np.ndarray, *, full: Literal[True]
+) -> dict[str, dict[str, np.ndarray]]: ...
 def run(
     program: Program, inputs: np.ndarray, *, full: bool = False
 ) -> dict[str, np.ndarray] | dict[str, dict[str, np.ndarray]]:

@@ -57,9 +57,9 @@ class Layer:
     weight_rec: np.ndarray | None = None
     delay: np.ndarray | None = None
     bias: np.ndarray | None = None
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int] = (0, 0)
-    dilation: tuple[int, int] = (1, 1)
+    stride: tuple[int, ...] = (1, 1)
+    padding: tuple[int, ...] = (0, 0)
+    dilation: tuple[int, ...] = (1, 1)
     groups: int = 1
     relay: int | None = None
     flatten_before: bool = False

@@ -17,6 +17,7 @@ step computed in float64 (`snnx.dynamics.coefficients`). Limits (`spec`) are che
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -196,7 +197,7 @@ def _step(name, node, graph, shapes, semantics, report) -> Step:
         op = "conv"
         weight = np.asarray(f["weight"])
         ndim = weight.ndim - 2
-        kernel = weight.shape[2:]
+        kernel: Sequence[int] = weight.shape[2:]
         stride, dilation = _per_dim(f["stride"], ndim), _per_dim(f["dilation"], ndim)
         attributes.update(
             stride=stride,
@@ -266,7 +267,7 @@ def _neuron(name, node, shape, semantics, report) -> tuple[dict, dict]:
     }
     spiking = SCHEMA[node.type].spiking
 
-    def used(*names: str) -> list[list]:
+    def used(*names: tuple[str, str | None]) -> list[list]:
         return [[k, var] for k, var in names if np.any(half[k] != 0)]
 
     attributes: dict[str, Any] = {"kind": kind, "spiking": spiking}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import torch
@@ -120,12 +121,19 @@ def trace(program: Program, *, probe: bool = False) -> torch.jit.ScriptModule:
         torch.set_num_threads(threads)
 
 
-def _gather(step: Step, values: dict, lead: int, back=(), prev=None) -> torch.Tensor:
+def _gather(
+    step: Step,
+    values: dict,
+    lead: int,
+    back: Collection[tuple[str, str]] = (),
+    prev: Mapping[str, torch.Tensor] | None = None,
+) -> torch.Tensor:
     total = None
     for pred in step.inputs:
-        value = prev[pred] if (pred, step.name) in back else values[pred]
+        value = prev[pred] if prev is not None and (pred, step.name) in back else values[pred]
         value = value.reshape(lead, *step.input_shape)
         total = value if total is None else total + value
+    assert total is not None  # `Graph.check`: every node but an Input has an edge in
     return total
 
 
@@ -187,7 +195,8 @@ def _neuron(step: Step, t: dict, state: dict, x: torch.Tensor) -> tuple[dict, to
     """`snnx.targets.lynxi.numerics.neuron`, operation for operation."""
     a = step.attributes
     spiking = a["spiking"]
-    v, last = state["v"], state.get("last")
+    v = state["v"]
+    last: Any = state.get("last")  # None where the semantics carries no last output
     if spiking and a["reset_timing"] == "next-step" and a["reset"] == "zero":
         f = (last > 0).to(HALF)
         v = (1 - f) * v + f * t["v_reset"]
@@ -197,7 +206,7 @@ def _neuron(step: Step, t: dict, state: dict, x: torch.Tensor) -> tuple[dict, to
         i_new = t["As"] * state["i"] + t["Bs"] * x
         values.update(i=state["i"], i_new=i_new)
         new["i"] = i_new
-    w = None
+    w: Any = None  # the sum of at least one voltage term (`lower`)
     for coefficient, variable in a["voltage_terms"]:
         term = t[coefficient] if variable is None else t[coefficient] * values[variable]
         w = term if w is None else w + term

@@ -45,7 +45,7 @@ FORMAT.md).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import jax
@@ -117,12 +117,19 @@ def _interpreter(program: Program) -> Callable:
                 seqs.update(scan(segment, tensors, seqs, batch))
         return {name: seqs[name] for name in program.layers}
 
-    def gather(step: Step, values: dict, lead: tuple, back=(), prev=None) -> jax.Array:
+    def gather(
+        step: Step,
+        values: dict,
+        lead: tuple,
+        back: Collection[tuple[str, str]] = (),
+        prev: Mapping[str, jax.Array] | None = None,
+    ) -> jax.Array:
         total = None
         for pred in step.inputs:
-            value = prev[pred] if (pred, step.name) in back else values[pred]
+            value = prev[pred] if prev is not None and (pred, step.name) in back else values[pred]
             value = value.reshape((*lead, *step.input_shape))
             total = value if total is None else total + value
+        assert total is not None  # `Graph.check`: every node but an Input has an edge in
         return total
 
     def scan(segment, tensors, seqs, batch):
@@ -209,7 +216,8 @@ def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Ar
     """One time step of a neuron (the module docstring's steps 1-8): ``(new state, output)``."""
     a = step.attributes
     spiking = a["spiking"]
-    v, last = state["v"], state.get("last")
+    v = state["v"]
+    last: Any = state.get("last")  # None where the semantics carries no last output
     if spiking and a["reset_timing"] == "next-step" and a["reset"] == "zero":
         f = (last > 0).astype(F16)
         v = _mul(1 - f, v) + _mul(f, t["v_reset"])
@@ -219,7 +227,7 @@ def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Ar
         i_new = _mul(t["As"], state["i"]) + _mul(t["Bs"], x)
         values.update(i=state["i"], i_new=i_new)
         new["i"] = i_new
-    w = None
+    w: Any = None  # the sum of at least one voltage term (`lower`)
     for coefficient, variable in a["voltage_terms"]:
         term = t[coefficient] if variable is None else _mul(t[coefficient], values[variable])
         w = term if w is None else w + term

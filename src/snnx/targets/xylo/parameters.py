@@ -23,7 +23,7 @@ from snnx.targets.xylo.structure import Connection, Population, Synapse
 
 def coefficients(name: str, flat: Graph, semantics: Semantics, size: int) -> dict[str, np.ndarray]:
     """The node's step coefficients (`snnx.dynamics`, float64), one value per neuron."""
-    node = flat[name]
+    node = flat.node(name)
     fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
     return {
         k: np.broadcast_to(np.asarray(v, np.float64), (size,)).copy()

@@ -92,7 +92,7 @@ def connections(flat: Graph, pops: dict[str, Population], source: str) -> list[C
 
     def origin(name: str, dst: str, synapse: str | None, tail: tuple[str, ...], delay: int):
         """Follow one edge ``name -> tail[0]`` backwards to a population or the Input."""
-        node = flat[name]
+        node = flat.node(name)
         delay += (name, tail[0]) in back
         if node.type == "Input" or name in pops:
             size = pops[name].size if name in pops else None
