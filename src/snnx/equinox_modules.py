@@ -197,11 +197,11 @@ class Network(eqx.Module):
             for name, layer in self.layers.items()
             if semantics is not None and _is_early(layer, semantics)
         }
-        g = nx.MultiDiGraph()
+        g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
         g.add_nodes_from([*self.inputs, *self.layers, *self.outputs])
         g.add_edges_from(e for e in self.edges if e[0] not in early)
         back = back_edges(g, list(self.inputs))
-        dag = nx.DiGraph(g)
+        dag: nx.DiGraph[str] = nx.DiGraph(g)
         dag.remove_edges_from(back)
         order = {n: i for i, n in enumerate(g.nodes)}
         flow = nx.lexicographical_topological_sort(dag, key=order.__getitem__)
@@ -241,15 +241,15 @@ def _init(layer: Any, x: jax.Array, semantics: Semantics):
 
 def _container_init(c: Any, x: jax.Array, semantics: Semantics):
     if isinstance(c, Sequential):
-        states = []
+        per_layer = []
         for layer in c.layers:
             state, shape = _init(layer, x, semantics)
-            states.append(state)
+            per_layer.append(state)
             x = jnp.zeros((x.shape[0], *shape))
-        return tuple(states), tuple(x.shape[1:])
+        return tuple(per_layer), tuple(x.shape[1:])
     order, back, _ = c.schedule()  # shapes flow along every edge but the back edges
     shapes = {c.inputs[0]: tuple(x.shape[1:])}
-    states = {}
+    states: dict[str, Any] = {}
     for name in order:
         preds = [a for a, b in c.edges if b == name and (a, b) not in back]
         inp = jnp.zeros((x.shape[0], *shapes[preds[0]]))
@@ -278,6 +278,7 @@ def _container_step(c: Any, x: jax.Array, state: Any, semantics: Semantics):
             if b == name:
                 value = prev[a] if (a, b) in back else now[a]
                 total = value if total is None else total + value
+        assert total is not None  # every layer has an edge in (`Network`'s check)
         return total
 
     new_states = {}

@@ -79,7 +79,7 @@ def to_snntorch(graph: Graph) -> Any:
             "snnTorch's importer wires a neuron <-> dense 2-cycle through the recurrent weights",
             node=rings[0],
         )
-    for name, node in flat.nodes.items():
+    for name, node in flat.primitives.items():
         if SCHEMA[node.type].spiking and np.unique(np.asarray(node.v_threshold)).size > 1:
             raise ConversionError(
                 "snnTorch's importer takes one threshold per layer", node=name, field="v_threshold"
@@ -107,7 +107,7 @@ def to_norse(graph: Graph, dt: float | None = None) -> Any:
             raise ConversionError(
                 "Norse's depth-first schedule delays one of two branches meeting here", node=name
             )
-        node = flat[name]
+        node = flat.node(name)
         if node.type == "CubaLIF" and np.any(np.asarray(node.v_leak) != 0):
             raise ConversionError(
                 "Norse's CubaLIF lets its current relax to v_leak too", node=name, field="v_leak"

@@ -66,7 +66,7 @@ def to_slax(
 
 def _layer(name: str, steps: Steps) -> tuple[str, Any]:
     """``("dense", node)``, ``("lif", settings)`` or ``("cell", OpCell)`` for one node."""
-    node = steps.graph[name]
+    node = steps.graph.node(name)
     if SCHEMA[node.type].shape == "dense" and np.ndim(node.weight) == 2:
         return "dense", node
     if node.type == "LIF":

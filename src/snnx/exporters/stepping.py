@@ -141,12 +141,15 @@ class OpCell:
         return self.op.prepare(params, self.ctx) if self.op.prepare else params
 
     def init(self, params: dict, batch: int) -> Any:
-        return self.op.init(self._prepared(params), batch, self.ctx) if self.stateful else None
+        init = self.op.init
+        return None if init is None else init(self._prepared(params), batch, self.ctx)
 
     def step(self, params: dict, state: Any, x: Any) -> tuple[Any, Any]:
-        if not self.stateful:
+        if self.op.step is None:  # stateless
+            assert self.op.apply is not None  # an op without `step` has `apply` (registry)
             return state, self.op.apply(self._prepared(params), x, self.ctx)
         return self.op.step(self._prepared(params), state, x, self.ctx)
 
     def emit(self, params: dict, state: Any) -> Any:
+        assert self.op.emit is not None  # asked of early ops only, which say what they emit
         return self.op.emit(self._prepared(params), state, self.ctx)

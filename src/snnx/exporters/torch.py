@@ -44,13 +44,13 @@ from snnx.sim.simulator import resolve_semantics
 
 class _Spike(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, inclusive: bool, slope: float):  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, inclusive: bool, slope: float) -> torch.Tensor:
         ctx.save_for_backward(x)
         ctx.slope = slope
         return (x >= 0).to(x.dtype) if inclusive else (x > 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (x,) = ctx.saved_tensors
         return grad / (ctx.slope * x.abs() + 1.0) ** 2, None, None
 
@@ -68,7 +68,7 @@ class _Layer(nn.Module):
     def __init__(self, name: str, node: Node, in_shape, out_shape, semantics: Semantics) -> None:
         super().__init__()
         self.name = name
-        self.type = node.type
+        self.node_type = node.type
         self.node = node
         self.in_shape = tuple(in_shape)
         self.out_shape = tuple(out_shape)
@@ -84,7 +84,7 @@ class _Layer(nn.Module):
     def coefficients(self) -> dict[str, Any]:
         """The neuron's step coefficients (`snnx.dynamics.coefficients`) from its parameters."""
         return dynamics.coefficients(
-            self.type, dict(self.values.items()), self.semantics, dynamics.torch_arithmetic()
+            self.node_type, dict(self.values.items()), self.semantics, dynamics.torch_arithmetic()
         )
 
     # -- state --------------------------------------------------------------------------------
@@ -93,12 +93,12 @@ class _Layer(nn.Module):
         """The rest state of this node (empty for stateless ones)."""
         shape = (batch, *self.out_shape)
         state: dict[str, torch.Tensor] = {}
-        if SCHEMA[self.type].category == "neuron":
+        if SCHEMA[self.node_type].category == "neuron":
             zeros = torch.zeros(shape, dtype=dtype)
             q = self.coefficients()
             q["v0"] = torch.as_tensor(q["v0"], dtype=dtype).detach()
-            state = dynamics.rest_state(q, zeros, self.type, self.semantics)
-        elif self.type == "Delay":
+            state = dynamics.rest_state(q, zeros, self.node_type, self.semantics)
+        elif self.node_type == "Delay":
             depth = int(self._delay_steps().max(initial=0))
             state["buffer"] = torch.zeros((depth, batch, *self.in_shape), dtype=dtype)
         return state
@@ -111,7 +111,7 @@ class _Layer(nn.Module):
     def emit(self, state: dict[str, torch.Tensor]) -> torch.Tensor:
         """The output of an *early* node (spikes that leave a step late; a delay of at least one
         step) at this step, known before this step's input."""
-        if self.type == "Delay":
+        if self.node_type == "Delay":
             buffer = state["buffer"]
             steps = torch.as_tensor(self._delay_steps() - 1, dtype=torch.long)
             index = torch.broadcast_to(steps, buffer.shape[1:])[None]
@@ -122,7 +122,7 @@ class _Layer(nn.Module):
 
     def step(self, x: torch.Tensor, state: dict[str, torch.Tensor]):
         """``(y, new state)`` for this step's input ``x`` of shape ``(B, *in_shape)``."""
-        t, p = self.type, self.values
+        t, p = self.node_type, self.values
         if t == "Affine":
             return F.linear(x, p["weight"], p["bias"]), state
         if t == "Linear":
@@ -168,7 +168,7 @@ class _Layer(nn.Module):
         f = self.node.fields
         per = lambda v: tuple(int(a) for a in np.broadcast_to(np.atleast_1d(v), (2,)))  # noqa: E731
         kernel, stride, padding = per(f["kernel_size"]), per(f["stride"]), per(f["padding"])
-        if self.type == "AvgPool2d":
+        if self.node_type == "AvgPool2d":
             return F.avg_pool2d(x, kernel, stride, padding, count_include_pad=True)
         return F.avg_pool2d(x, kernel, stride, padding, divisor_override=1)
 
@@ -219,7 +219,9 @@ class TorchNetwork(nn.Module):
 
     def layer(self, name: str) -> _Layer:
         """The module of node ``name`` (flattened names: ``"sub.lif"``)."""
-        return self.layers[self.keys[name]]
+        layer = self.layers[self.keys[name]]
+        assert isinstance(layer, _Layer)  # `layers` holds one `_Layer` per node
+        return layer
 
     def init_state(self, batch: int, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
         """The rest state for a batch of ``batch`` samples."""

@@ -13,6 +13,7 @@ class Sequence(nn.Module):
 
     shapes: List[List[int]]  # noqa: UP006
     axes: List[int]  # noqa: UP006
+    initial: torch.Tensor  # a buffer
 
     def __init__(self, step: Any, initial: list[torch.Tensor], axes: list[int]) -> None:
         super().__init__()

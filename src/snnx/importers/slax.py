@@ -93,7 +93,7 @@ def from_slax(module: Any, variables: Any, sample: Any, *, dt: float = 1e-4) -> 
 
 
 def _closure(fn: Any) -> dict[str, Any]:
-    return inspect.getclosurevars(inspect.unwrap(fn)).nonlocals
+    return dict(inspect.getclosurevars(inspect.unwrap(fn)).nonlocals)
 
 
 def _unwrap_rnn(module: Any, params: dict) -> tuple[Any, dict]:
@@ -142,7 +142,7 @@ def _connect(graph: Graph, module: Any, params: dict, inputs: list[str], req) ->
 
 def _broadcast(graph: Graph, shapes) -> None:
     """Neuron and delay fields given as one number become one per element."""
-    for name, node in graph.nodes.items():
+    for name, node in graph.primitives.items():
         if SCHEMA[node.type].elementwise:
             shape = shapes[name].output
             fields = {
@@ -188,6 +188,7 @@ def _node(name: str, layer: Any, params: Any, req: Requirements) -> Node:
         rule = threshold_rule(layer.spike_fn, name)
         reset = "subtract" if layer.subtraction_reset else "zero"
         req.need(name, "LIF", PROFILE, reset=reset, threshold=rule)
+        assert req.dt is not None  # `from_slax` gives its dt
         tau = lif_tau(init_tau, req.dt)
         n = np.shape(tau)
         v_reset = 0.0 if layer.subtraction_reset else float(layer.v_reset)

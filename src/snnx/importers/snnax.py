@@ -200,6 +200,7 @@ class _Builder:
             return name
         delayed = f"{name}.delay" if delay == 1 else f"{name}.delay{delay}"
         if delayed not in self.graph:
+            assert self.req.dt is not None  # `from_snnax` gives its dt
             self.graph.add_node(delayed, Node("Delay", delay=np.full(shape, delay * self.req.dt)))
             self.graph.add_edge(name, delayed)
         return delayed
@@ -377,14 +378,15 @@ def _neuron(layer: Any, name: str, shape: tuple[int, ...], req: Requirements) ->
     """The NIR node (or subgraph) of a SNNAX neuron layer; records its semantics."""
     kind = type(layer).__name__
     dt = req.dt
+    assert dt is not None  # `from_snnax` gives its dt
     if kind == "LI":
-        a = float(layer.decay_constant)
-        if not a < 1.0:
+        decay = float(layer.decay_constant)
+        if not decay < 1.0:
             raise ConversionError(
-                f"decay {a:g} >= 1 does not leak", node=name, field="decay_constant"
+                f"decay {decay:g} >= 1 does not leak", node=name, field="decay_constant"
             )
         _check_rest(layer, shape, name)  # SNNAX starts LI from its base init_state
-        tau = np.full(shape, euler_tau(a, dt))
+        tau = np.full(shape, euler_tau(decay, dt))
         req.need(name, "LI", PROFILE)
         return Node("LI", tau=tau, r=np.ones(shape), v_leak=np.zeros(shape))
     if kind not in ("SimpleLIF", "LIF", "LIFSoftReset", "SimpleIAF", "IAF"):
@@ -400,21 +402,26 @@ def _neuron(layer: Any, name: str, shape: tuple[int, ...], req: Requirements) ->
     if kind == "SimpleLIF":
         (a,) = _decays(layer, 1, shape, name)
         req.need(name, "LIF", PROFILE, reset=reset, threshold=rule)
-        return Node("LIF", tau=euler_tau(a, dt), r=np.ones(shape), v_leak=np.zeros(shape), **fire)
+        return Node(
+            "LIF",
+            {"tau": euler_tau(a, dt), "r": np.ones(shape), "v_leak": np.zeros(shape), **fire},
+        )
     if kind in ("LIF", "LIFSoftReset"):
         a, b = _decays(layer, 2, shape, name)
         req.need(name, "CubaLIF", PROFILE, reset=reset, threshold=rule, current="previous")
         return Node(
             "CubaLIF",
-            tau_syn=euler_tau(b, dt),
-            tau_mem=euler_tau(a, dt),
-            r=np.ones(shape),
-            v_leak=np.zeros(shape),
-            w_in=np.ones(shape),
-            **fire,
+            {
+                "tau_syn": euler_tau(b, dt),
+                "tau_mem": euler_tau(a, dt),
+                "r": np.ones(shape),
+                "v_leak": np.zeros(shape),
+                "w_in": np.ones(shape),
+                **fire,
+            },
         )
     req.need(name, "IF", PROFILE, reset=reset, threshold=rule)
-    spiking = Node("IF", r=np.full(shape, 1.0 / dt), **fire)
+    spiking = Node("IF", {"r": np.full(shape, 1.0 / dt), **fire})
     leak = float(np.asarray(layer.leak))
     if kind == "SimpleIAF":
         nodes: dict[str, Node] = {"input": Node("Input", shape=list(shape))}

@@ -126,7 +126,7 @@ class _Builder:
                     forward = lambda x, *rest, **kw: torch.nn.Sequential.forward(m, x)  # noqa: E731
                 return super().call_module(m, forward, args, kwargs)
 
-        concrete = {}
+        concrete: dict[str, Any] = {}
         params = list(inspect.signature(self.module.forward).parameters.values())
         for p in params[1:]:
             if p.default is None:
@@ -205,7 +205,7 @@ class _Builder:
         prev = inputs[0] if len(inputs) == 1 else None
         target = self.graph[prev] if prev is not None and prev in self.graph else None
         alone = prev is not None and len(self.origin[prev].users) == 1 if target else False
-        if target is None or target.type not in WEIGHTED or not alone:
+        if not isinstance(target, Node) or target.type not in WEIGHTED or not alone:
             raise ConversionError(
                 "a BatchNorm is folded into the Linear or Conv layer before it, which must feed "
                 "only this BatchNorm",
@@ -226,6 +226,7 @@ class _Builder:
             "weight": (weight * scale[expand]).astype(weight.dtype),
             "bias": (old_bias * scale + shift).astype(weight.dtype),
         }
+        assert prev is not None  # `target` is the node it names
         if target.type == "Linear":
             self.graph.replace_node(prev, Node("Affine", **changes))
         else:

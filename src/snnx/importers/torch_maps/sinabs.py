@@ -88,11 +88,11 @@ def lif(m: Any, ctx: LayerContext) -> Node:
     )
     if tau_syn is None:
         ctx.need("LIF", PROFILE, integrator="exp-decay", **knobs)
-        return Node("LIF", tau=tau, **fields)
+        return Node("LIF", {"tau": tau, **fields})
     ctx.need("CubaLIF", PROFILE, integrator="exp-decay", current="new", **knobs)
     decay_syn = dynamics.leaky(tau_syn, 1.0, 0.0, dt, "exp-decay")[0]
     w_in = dynamics.r_for_gain(decay_syn, tau_syn, dt, "exp-decay")
-    return Node("CubaLIF", tau_syn=tau_syn, tau_mem=tau, w_in=w_in, **fields)
+    return Node("CubaLIF", {"tau_syn": tau_syn, "tau_mem": tau, "w_in": w_in, **fields})
 
 
 @register("sinabs", "IAF", "IAFSqueeze")
