@@ -81,9 +81,9 @@ def static_metrics(graph: Graph) -> dict[str, Any]:
     flat = graph.flatten()
     arrays = {
         name: [np.asarray(node.fields[k]) for k in SCHEMA[node.type].params if k in node.fields]
-        for name, node in flat.nodes.items()
+        for name, node in flat.primitives.items()
     }
-    weights = [np.asarray(n.weight) for n in flat.nodes.values() if is_connection(n)]
+    weights = [np.asarray(n.weight) for n in flat.primitives.values() if is_connection(n)]
     total = int(sum(w.size for w in weights))
     zeros = int(sum(w.size - np.count_nonzero(w) for w in weights))
     by_node = {name: int(sum(a.nbytes for a in found)) for name, found in arrays.items() if found}
@@ -168,7 +168,7 @@ def count_workload(
             v = np.asarray(records[f"{name}.v"])
             counts.membrane_updates += int(v[0].size + np.count_nonzero(v[1:] != v[:-1]))
         if is_connection(node):
-            x = sum(out(p).astype(np.float64) for p in flat.predecessors(name))
+            x = np.asarray(sum(out(p).astype(np.float64) for p in flat.predecessors(name)))
             fan_out, dense_fan_out = _fan_outs(node, np.shape(x)[2:])
             steps = x.shape[0]
             flat_x = x.reshape(steps, batch, -1)
@@ -235,9 +235,9 @@ def _conv_fan_out(node: Any, weight: np.ndarray, shape: tuple[int, ...]) -> np.n
 
     ctx = type("Ctx", (), {"node": node, "channels_last": False})
     params = {"weight": jnp.asarray(weight, jnp.float32), "bias": jnp.zeros(())}
+    apply = CONV.apply
+    assert apply is not None  # a convolution is stateless
     with jax.default_matmul_precision("highest"):
-        y, pullback = jax.vjp(
-            lambda x: CONV.apply(params, x, ctx), jnp.zeros((1, *shape), jnp.float32)
-        )
+        y, pullback = jax.vjp(lambda x: apply(params, x, ctx), jnp.zeros((1, *shape), jnp.float32))
         (fan,) = pullback(jnp.ones_like(y))
     return np.rint(np.asarray(fan)).astype(np.int64).ravel()

@@ -214,10 +214,13 @@ def verify(
         shard=True,
         precision=precision,
     )
-    tallies = {layer.name: _Tally(steps) for layer in lowered.layers}
+    tallies = {
+        layer.name: _Tally(steps, np.zeros((2, steps), np.int64)) for layer in lowered.layers
+    }
     classes = np.zeros(2, np.int64)  # samples whose output classes agree, samples
     workload = WorkloadCounts()
-    reference, traced = {}, {}
+    reference: dict[str, np.ndarray] = {}  # the first batch's traces
+    traced: dict[str, np.ndarray] = {}
     with batches.progress(total, f"verify {lowered.target}", enabled=progress) as bar:
         for lo, hi in batches.ranges(total, batch_size):
             x = inputs[:, lo:hi]
@@ -288,14 +291,10 @@ class _Tally:
     b^2, ab) and the spike totals; ``floats``: the same sums for non-spiking readouts."""
 
     steps: int
+    per_step: np.ndarray  # equal entries at each step, then entries at each step: (2, steps)
     ints: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(11, np.int64))
     floats: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(7))
     first: int = -1  # the first divergent step; -1: none yet
-    per_step: np.ndarray | None = None  # equal entries at each step, then entries at each step
-
-    def __post_init__(self) -> None:
-        if self.per_step is None:
-            self.per_step = np.zeros((2, self.steps), np.int64)
 
     def add(self, expected: np.ndarray, got: np.ndarray, margin: np.ndarray | None) -> None:
         spikes = is_spike_train(expected) and is_spike_train(got)
@@ -350,10 +349,10 @@ def _summed(tallies: list[_Tally], classes: np.ndarray) -> tuple[list[_Tally], n
         out.append(
             _Tally(
                 tally.steps,
+                per_step[:, i].sum(0),
                 ints[:, i].sum(0),
                 floats[:, i].sum(0),
                 min(found, default=-1),
-                per_step[:, i].sum(0),
             )
         )
     return out, ints[:, -1, :2].sum(0)

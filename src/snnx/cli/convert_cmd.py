@@ -17,6 +17,7 @@ why). Nothing is written on failure."""
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 ORDER = 40
 HELP = "convert between .nir, PyTorch (TorchScript) and Equinox models"
@@ -113,7 +114,7 @@ def _factory(spec: str, flag: str):
         module = importlib.import_module(module_name)
     except ImportError as err:
         raise SnnxError(f"cannot import {module_name!r} ({err})") from None
-    factory = module
+    factory: Any = module
     for part in factory_name.split("."):
         factory = getattr(factory, part, None)
         if factory is None:

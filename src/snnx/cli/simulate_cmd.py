@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from snnx.cli.common import add_semantics_arguments, semantics_from
 from snnx.cli.scale import add_scale_arguments, start_processes
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if suffix == ".npz":
         with atomic_path(args.output) as tmp, open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            # numpy's stub types **kwds as if an array could be named like savez's own keyword
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
     else:
         nirdata.write_results(args.output, {**inputs, **arrays}, graph, semantics.dt)
     print(
@@ -175,7 +177,7 @@ class _progress:
 
     def __init__(self, steps: int) -> None:
         self.steps = steps
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar, for long runs
 
     def __enter__(self):
         if self.steps > CHUNK:

@@ -56,7 +56,7 @@ def draw(graph: Graph, path: str | os.PathLike, shapes: GraphShapes | None = Non
             file=path,
         )
     shapes = graph.check() if shapes is None else shapes
-    display = nx.DiGraph()
+    display: nx.DiGraph[str] = nx.DiGraph()
     labels: dict[str, str] = {}
     groups: dict[str, list[str]] = {}
     _collect(graph, shapes, "", display, labels, groups)
@@ -130,7 +130,7 @@ def _endpoint(graph: Graph, prefix: str, name: str, port: str | None, kind: str)
 def _layers(display: nx.DiGraph, back: set[tuple[str, str]]) -> list[list[str]]:
     dag = nx.DiGraph([e for e in display.edges if e not in back])
     dag.add_nodes_from(display)
-    depth = {}
+    depth: dict[str, int] = {}
     for node in nx.topological_sort(dag):
         depth[node] = max((depth[p] + 1 for p in dag.predecessors(node)), default=0)
     layers: list[list[str]] = [[] for _ in range(max(depth.values(), default=0) + 1)]

@@ -336,7 +336,8 @@ class _Figures:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        self.folder, self.plt, self.written = folder, plt, []
+        self.folder, self.plt = folder, plt
+        self.written: list[Path] = []
 
     def new(self, **kwargs: Any):
         return self.plt.subplots(**kwargs)

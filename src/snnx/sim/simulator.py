@@ -251,7 +251,7 @@ class Simulator:
         )
         return Result({k: joined[k] for k in outputs}, {k: joined[k] for k in records})
 
-    def graph(self, params: Params | None = None) -> Graph:
+    def graph(self, params: Mapping[str, Mapping[str, Any]] | None = None) -> Graph:
         """A copy of the graph with ``params`` (trained ones, say) written into its nodes' fields,
         each keeping its file dtype and shape; ready for `snnx.write`."""
         params = self.params if params is None else params
