@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.errors import LoweringError
 from snnx.targets.bss2.network import Network
@@ -41,7 +42,7 @@ def hardware_units(
     high = np.maximum(p["v_threshold"], p["v_leak"])
     volts = (high - low) / (CADC_HIGH - CADC_LOW)
 
-    def cadc(v):
+    def cadc(v: ArrayLike) -> np.ndarray:
         exact = CADC_LOW + (v - low) / volts
         return np.rint(exact) if quantize else exact
 

@@ -31,6 +31,7 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.targets.base import Lowered
 from snnx.targets.bss2.agreement import event_trains, spike_agreement
@@ -76,7 +77,7 @@ def sample(
     n = net.size
     vpl = _volts_per_lsb(net, None) if volts_per_lsb is None else volts_per_lsb
 
-    def normal(*shape):
+    def normal(*shape: int) -> np.ndarray:
         return rng.standard_normal(shape)
 
     tau_mem = net.tau_mem * np.exp(spread.tau_mem * normal(n))
@@ -84,7 +85,7 @@ def sample(
     gain_exc = 1.0 + spread.gain * normal(n)
     gain_inh = 1.0 + spread.gain * normal(n)
 
-    def weights(w):
+    def weights(w: np.ndarray) -> np.ndarray:
         per_synapse = 1.0 + spread.weight * normal(*w.shape)
         gain = np.where(w >= 0, gain_exc[:, None], gain_inh[:, None])
         return w * per_synapse * gain
@@ -128,7 +129,7 @@ class Robustness:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
 
-        def stats(a):
+        def stats(a: ArrayLike) -> dict[str, float]:
             a = np.asarray(a, dtype=np.float64)
             return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min())}
 
@@ -151,7 +152,7 @@ class Robustness:
         """A few lines for the terminal."""
         d = self.to_dict()
 
-        def line(label, key, pct=True):
+        def line(label: str, key: str, pct: bool = True) -> str:
             s = d[key]
             f = (lambda x: f"{x:.1%}") if pct else (lambda x: f"{x:.3g}")
             return f"  {label:<34} {f(s['mean'])} +- {f(s['std'])} (worst {f(s['min'])})"
@@ -208,12 +209,12 @@ def robustness(
     start, size = out.start, out.size
     tolerance = net.dt if tolerance is None else tolerance
 
-    def simulate(params=None):
+    def simulate(params: Any = None) -> Any:
         result = run_grid(net, x, params=params, capacity=None)
         counts = result["counts"][:, :, start : start + size].sum(axis=0)
         return counts, event_trains(result["times"], result["neurons"], 0, net.size)
 
-    def classes(counts):
+    def classes(counts: np.ndarray) -> np.ndarray:
         return np.asarray(counts).argmax(axis=-1)
 
     nominal_counts, nominal_trains = simulate()

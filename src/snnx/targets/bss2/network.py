@@ -23,8 +23,10 @@ reaches neuron ``k`` at ``n dt + input_offset[k]``.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _PER_NEURON = ("tau_mem", "tau_syn", "v_leak", "v_threshold", "v_reset", "drive", "v_start")
 
@@ -87,7 +89,7 @@ class Network:
         """Input channels."""
         return int(self.w_input.shape[1])
 
-    def replace(self, **changes) -> Network:
+    def replace(self, **changes: Any) -> Network:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
@@ -114,7 +116,7 @@ class Network:
     ) -> Network:
         """One neuron fed by one input channel through a jump of ``weight`` (for examples)."""
 
-        def one(x):
+        def one(x: ArrayLike) -> np.ndarray:
             return np.array([x], dtype=np.float64)
 
         return cls(

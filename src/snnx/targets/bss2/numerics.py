@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from snnx.errors import SnnxError
 from snnx.targets.bss2.network import Network
@@ -89,21 +90,21 @@ def params_of(net: Network) -> Params:
 # -- closed forms ------------------------------------------------------------------------------
 
 
-def _phi(x):
+def _phi(x: jax.Array) -> jax.Array:
     """``expm1(x)/x``, 1 at 0."""
     small = jnp.abs(x) < 1e-9
     safe = jnp.where(small, 1.0, x)
     return jnp.where(small, 1.0 + 0.5 * x, jnp.expm1(safe) / safe)
 
 
-def _psi(x):
+def _psi(x: jax.Array) -> jax.Array:
     """``log1p(x)/x`` for ``x > -1``, 1 at 0."""
     small = jnp.abs(x) < 1e-9
     safe = jnp.where(small, 1.0, x)
     return jnp.where(small, 1.0 - 0.5 * x, jnp.log1p(safe) / safe)
 
 
-def evolve(p: Params, v, i, s):
+def evolve(p: Params, v: jax.Array, i: jax.Array, s: jax.Array) -> tuple[jax.Array, jax.Array]:
     """State ``(v, I)`` after ``s`` seconds without events (``s`` broadcasts against ``v``)."""
     u = i - p.drive
     v_inf = p.v_leak + p.drive
@@ -114,11 +115,11 @@ def evolve(p: Params, v, i, s):
     return v_new, p.drive + u * jnp.exp(-s / p.tau_syn)
 
 
-def _slope(p: Params, v, i):
+def _slope(p: Params, v: jax.Array, i: jax.Array) -> jax.Array:
     return (p.v_leak + i - v) / p.tau_mem
 
 
-def stationary_point(p: Params, v, i):
+def stationary_point(p: Params, v: jax.Array, i: jax.Array) -> jax.Array:
     """The ``s > 0`` where ``dv/ds = 0``, or ``inf``."""
     u = i - p.drive
     b = v - (p.v_leak + p.drive)
@@ -131,12 +132,14 @@ def stationary_point(p: Params, v, i):
     return jnp.where(valid & (s > 0) & jnp.isfinite(s), s, jnp.inf)
 
 
-def _root(p: Params, v, i, lo, hi, active):
+def _root(
+    p: Params, v: jax.Array, i: jax.Array, lo: jax.Array, hi: jax.Array, active: jax.Array
+) -> jax.Array:
     """The crossing in ``[lo, hi]`` where ``f = v - threshold`` rises through 0 (``f(lo) < 0 <=
     f(hi)``, ``f`` monotone there), for the ``active`` entries."""
     eps = jnp.finfo(v.dtype).eps
 
-    def body(c):
+    def body(c: tuple) -> tuple:
         lo, hi, x, done, k = c
         vx, ix = evolve(p, v, i, x)
         fx = vx - p.v_threshold
@@ -153,7 +156,7 @@ def _root(p: Params, v, i, lo, hi, active):
         hi = jnp.where(done, hi, new_hi)
         return lo, hi, x, done | converged, k + 1
 
-    def cond(c):
+    def cond(c: tuple) -> jax.Array:
         return (~jnp.all(c[3])) & (c[4] < MAX_ROOT_ITERATIONS)
 
     start = 0.5 * (lo + hi)
@@ -161,21 +164,27 @@ def _root(p: Params, v, i, lo, hi, active):
     return jnp.clip(x, lo, hi)
 
 
-def _release(p: Params, v, i, s, hold):
+def _release(
+    p: Params, v: jax.Array, i: jax.Array, s: jax.Array, hold: ArrayLike
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """The state where the free dynamics take over: after ``min(hold, s)`` seconds clamped at
     ``v_reset`` (the refractory time left), and that time."""
     h = jnp.minimum(hold, s)
     i_h = p.drive + (i - p.drive) * jnp.exp(-h / p.tau_syn)
-    return jnp.where(hold > 0, p.v_reset, v), i_h, h
+    return jnp.where(jnp.asarray(hold) > 0, p.v_reset, v), i_h, h
 
 
-def evolve_held(p: Params, v, i, s, hold):
+def evolve_held(
+    p: Params, v: jax.Array, i: jax.Array, s: jax.Array, hold: jax.Array
+) -> tuple[jax.Array, jax.Array]:
     """`evolve` for neurons that stay clamped at ``v_reset`` for ``hold`` more seconds."""
     v_h, i_h, h = _release(p, v, i, s, hold)
     return evolve(p, v_h, i_h, s - h)
 
 
-def first_crossing(p: Params, v, i, horizon, hold=0.0):
+def first_crossing(
+    p: Params, v: jax.Array, i: jax.Array, horizon: jax.Array, hold: ArrayLike = 0.0
+) -> jax.Array:
     """Time from now to each neuron's first threshold crossing within ``[0, horizon]``
     (``inf`` where there is none; 0 where ``v`` is already at or above threshold), for neurons
     clamped ``hold`` more seconds."""
@@ -183,7 +192,7 @@ def first_crossing(p: Params, v, i, horizon, hold=0.0):
     return h + _free_crossing(p, v, i, horizon - h)
 
 
-def _free_crossing(p: Params, v, i, horizon):
+def _free_crossing(p: Params, v: jax.Array, i: jax.Array, horizon: jax.Array) -> jax.Array:
     f0 = v - p.v_threshold
     sp = stationary_point(p, v, i)
     mid = jnp.minimum(sp, horizon)
@@ -216,11 +225,11 @@ class State(NamedTuple):
     overflow: Any  # () True when an interval hit MAX_EVENTS_PER_INTERVAL
 
 
-def _advance(p: Params, state: State, t_stop):
+def _advance(p: Params, state: State, t_stop: jax.Array) -> State:
     """Run every sample from its clock to ``t_stop`` (B,), firing on the way."""
     cap = state.times.shape[1]
 
-    def body(c):
+    def body(c: tuple) -> tuple:
         st, _, k = c
         horizon = jnp.maximum(t_stop - st.t, 0.0)[:, None]
         hold = jnp.maximum(st.until - st.t[:, None], 0.0)
@@ -255,7 +264,7 @@ def _advance(p: Params, state: State, t_stop):
         )
         return st, jnp.any(has), k + 1
 
-    def cond(c):
+    def cond(c: tuple) -> jax.Array:
         return c[1] & (c[2] < MAX_EVENTS_PER_INTERVAL)
 
     state, busy, _ = jax.lax.while_loop(cond, body, (state, jnp.bool_(True), jnp.int32(0)))
@@ -278,12 +287,20 @@ def _start(p: Params, batch: int, cap: int) -> State:
 
 
 @functools.partial(jax.jit, static_argnames=("cap", "record_v"))
-def _grid(p: Params, offsets, groups, inputs, dt, cap: int, record_v: bool):
+def _grid(
+    p: Params,
+    offsets: jax.Array,
+    groups: jax.Array,
+    inputs: jax.Array,
+    dt: float,
+    cap: int,
+    record_v: bool,
+) -> tuple[jax.Array, jax.Array, State]:
     """inputs (T, B, n_in); groups (K, N) 0/1: which neurons receive inputs at offset k."""
     steps, batch = inputs.shape[:2]
     w_groups = groups[:, :, None] * p.w_input[None]  # (K, N, n_in)
 
-    def step(state, xs):
+    def step(state: State, xs: tuple) -> tuple[State, tuple[jax.Array, jax.Array]]:
         n, x = xs
         t0 = n * dt
         state = state._replace(counts=jnp.zeros_like(state.counts))
@@ -301,12 +318,19 @@ def _grid(p: Params, offsets, groups, inputs, dt, cap: int, record_v: bool):
 
 
 @functools.partial(jax.jit, static_argnames=("cap",))
-def _events(p: Params, times, channels, amplitudes, t_end, cap: int):
+def _events(
+    p: Params,
+    times: jax.Array,
+    channels: jax.Array,
+    amplitudes: jax.Array,
+    t_end: ArrayLike,
+    cap: int,
+) -> State:
     """times/channels/amplitudes (E, B), sorted by time per sample; channel -1 is padding."""
     batch = times.shape[1]
     table = jnp.concatenate([p.w_input.T, jnp.zeros((1, p.w_input.shape[0]))])  # (n_in + 1, N)
 
-    def step(state, xs):
+    def step(state: State, xs: tuple) -> tuple[State, None]:
         t, ch, amp = xs
         state = _advance(p, state, jnp.minimum(t, t_end))
         live = (ch >= 0) & (t < t_end)

@@ -41,11 +41,11 @@ from snnx.errors import SnnxError
 from snnx.targets.loihi.program import Layer, Program
 
 
-def _text(group, key: str, value: str) -> None:
+def _text(group: Any, key: str, value: str) -> None:
     group.create_dataset(key, (1,), "S10", [value.encode("ascii")])
 
 
-def _neuron(group, layer: Layer) -> None:
+def _neuron(group: Any, layer: Layer) -> None:
     _text(group, "neuron/type", "CUBA")
     group.create_dataset("neuron/iDecay", data=np.int64(layer.i_decay))
     group.create_dataset("neuron/vDecay", data=np.int64(layer.v_decay))
@@ -108,7 +108,7 @@ def _scalar(value: Any) -> Any:
     return value.decode("ascii") if isinstance(value, bytes) else value
 
 
-def _pair(group, key: str) -> tuple[int, int]:
+def _pair(group: Any, key: str) -> tuple[int, int]:
     if key not in group:
         return (1, 1) if key != "padding" else (0, 0)
     values = np.atleast_1d(np.asarray(group[key][()])).astype(int).tolist()
@@ -164,7 +164,7 @@ def read(path: str | os.PathLike) -> Program:
     return Program(input_shape, data_shape, bias_channel, layers)
 
 
-def _layer(g, index: int, kind: str, flatten: bool, meta, path: str) -> Layer:
+def _layer(g: Any, index: int, kind: str, flatten: bool, meta: Any, path: str) -> Layer:
     if "neuron" not in g:
         raise SnnxError(f"layer {index}: no neuron group (netx's default never spikes)", file=path)
     neuron = g["neuron"]

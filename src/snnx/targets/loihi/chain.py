@@ -33,6 +33,7 @@ import numpy as np
 
 from snnx.errors import GraphError, LoweringError
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.ir.shapes import GraphShapes
 from snnx.semantics import Semantics
@@ -178,7 +179,14 @@ def _feeds_itself(flat: Graph, node: str, inner: set[str]) -> bool:
 class _Evaluator:
     """Evaluates the stateless nodes feeding one spiking node, memoised."""
 
-    def __init__(self, flat, shapes, target, inner, back):
+    def __init__(
+        self,
+        flat: Graph,
+        shapes: GraphShapes,
+        target: str,
+        inner: set[str],
+        back: set[tuple[str, str]],
+    ) -> None:
         self.flat, self.shapes, self.target, self.inner, self.back = (
             flat,
             shapes,
@@ -210,7 +218,7 @@ class _Evaluator:
         ``(batch, *shape)`` and every other source is silent, and the back edges crossed."""
         memo: dict[str, tuple[np.ndarray, int] | None] = {}
 
-        def value(name: str):
+        def value(name: str) -> Any:
             if name == source:
                 return values, 0
             if name not in self.inner:
@@ -220,13 +228,13 @@ class _Evaluator:
                 memo[name] = None
                 if total is not None:
                     out = self.shapes[name].output
-                    result = apply_node(self.flat[name], total, out, name, with_bias=False)
+                    result = apply_node(self.flat.node(name), total, out, name, with_bias=False)
                     memo[name] = (result, crossings)
             return memo[name]
 
         return self._sum(self.target, value)
 
-    def _sum(self, name: str, value_of):
+    def _sum(self, name: str, value_of: Callable[[str], Any]) -> tuple[Any, Any]:
         total, crossings = None, None
         shape = self.shapes[name].input
         for val, crossed in self._inputs(name, value_of):
@@ -257,15 +265,15 @@ class _Evaluator:
                 zeros = np.zeros((1, *shape.output))
                 return zeros, zeros
             now, late = self._sum_bias(name, value)
-            now = apply_node(self.flat[name], now, shape.output, name, with_bias=True)
-            late = apply_node(self.flat[name], late, shape.output, name, with_bias=False)
+            now = apply_node(self.flat.node(name), now, shape.output, name, with_bias=True)
+            late = apply_node(self.flat.node(name), late, shape.output, name, with_bias=False)
             memo[name] = (now, late)
             return memo[name]
 
         now, late = self._sum_bias(self.target, value)
         return now[0], late[0]
 
-    def _sum_bias(self, name: str, value_of):
+    def _sum_bias(self, name: str, value_of: Callable[[str], Any]) -> tuple[np.ndarray, np.ndarray]:
         shape = self.shapes[name].input
         now, late = np.zeros((1, *shape)), np.zeros((1, *shape))
         for (a, b), crossed in self._inputs(name, value_of):
@@ -299,16 +307,18 @@ def _chain_of(flat: Graph, node: str, previous: str, inner: set[str]) -> list[st
         current = pred
 
 
-def _convolves(node) -> bool:
+def _convolves(node: Node) -> bool:
     """Convolutions, pooling and per-channel scalings fold into one convolution."""
     return SCHEMA[node.type].shape in ("conv", "pool") or node.type == "Scale"
 
 
-def _conv_chain(flat, shapes, node, previous, inner) -> tuple[Conv | None, str | None]:
+def _conv_chain(
+    flat: Graph, shapes: GraphShapes, node: str, previous: str, inner: set[str]
+) -> tuple[Conv | None, str | None]:
     """The feed-forward chain as one convolution, when it is convolutions, pooling and
     per-channel scalings between images."""
     chain = _chain_of(flat, node, previous, inner)
-    if not chain or not all(_convolves(flat[n]) for n in chain):
+    if not chain or not all(_convolves(flat.node(n)) for n in chain):
         return None, None
     if all(flat[n].type == "Scale" for n in chain):
         return None, None
@@ -319,9 +329,9 @@ def _conv_chain(flat, shapes, node, previous, inner) -> tuple[Conv | None, str |
         if len(in_shape) != 3:
             return None, None
         if flat[name].type == "Scale":
-            step = _scale_conv(flat[name], in_shape)
+            step = _scale_conv(flat.node(name), in_shape)
         else:
-            step = conv_of(flat[name], name, in_shape)
+            step = conv_of(flat.node(name), name, in_shape)
         if step is None:
             return None, f"{node}: scaling {name!r} varies within a channel; lowered as dense"
         if conv is None:
@@ -337,7 +347,7 @@ def _conv_chain(flat, shapes, node, previous, inner) -> tuple[Conv | None, str |
     return conv, None
 
 
-def _scale_conv(node, in_shape) -> Conv | None:
+def _scale_conv(node: Node, in_shape: tuple[int, ...]) -> Conv | None:
     scale = np.broadcast_to(np.asarray(node.scale, np.float64), in_shape)
     per_channel = scale.reshape(in_shape[0], -1)
     if np.any(per_channel != per_channel[:, :1]):
@@ -347,7 +357,9 @@ def _scale_conv(node, in_shape) -> Conv | None:
     return Conv(weight, (1, 1), (0, 0), (1, 1), np.zeros(channels), channels)
 
 
-def _check_conv(conv: Conv, evaluator: _Evaluator, source: str, source_shape, node: str) -> None:
+def _check_conv(
+    conv: Conv, evaluator: _Evaluator, source: str, source_shape: tuple[int, ...], node: str
+) -> None:
     """The composed convolution must reproduce the graph on random images (a guard on
     `compose`, and on the feed-forward path crossing no back edge)."""
     probe = np.random.default_rng(0).normal(size=(2, *source_shape))
@@ -359,7 +371,9 @@ def _check_conv(conv: Conv, evaluator: _Evaluator, source: str, source_shape, no
         raise LoweringError("internal: the composed convolution differs from the graph", node=node)
 
 
-def _delays(flat, node, previous, inner, semantics):
+def _delays(
+    flat: Graph, node: str, previous: str, inner: set[str], semantics: Semantics
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Steps of ``Delay`` nodes opening (per source element) or closing (per neuron) the
     feed-forward chain."""
     delays = [n for n in inner if flat[n].type == "Delay"]
@@ -381,7 +395,7 @@ def _delays(flat, node, previous, inner, semantics):
                 node=name,
             )
         try:
-            steps = steps_of(flat[name].delay, semantics.dt, name)
+            steps = steps_of(flat.node(name).delay, semantics.dt, name)
         except GraphError as err:
             raise LoweringError(err.reason, node=name, field="delay") from None
         steps = np.asarray(steps).reshape(-1)

@@ -32,13 +32,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.errors import LoweringError
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 
 
-def per_dim(value, ndim: int = 2) -> tuple[int, ...]:
+def per_dim(value: ArrayLike, ndim: int = 2) -> tuple[int, ...]:
     """A scalar or per-dimension field as one integer per spatial dimension."""
     values = np.atleast_1d(np.asarray(value)).astype(int).tolist()
     return tuple(values * ndim if len(values) == 1 else values)
@@ -56,7 +57,9 @@ class Conv:
     groups: int = 1
 
     @classmethod
-    def pool(cls, channels: int, kernel, stride, padding, average: bool) -> Conv:
+    def pool(
+        cls, channels: int, kernel: ArrayLike, stride: ArrayLike, padding: ArrayLike, average: bool
+    ) -> Conv:
         """A sum (or average) pool as a depthwise convolution of ones."""
         kernel = per_dim(kernel)
         scale = 1.0 / math.prod(kernel) if average else 1.0
@@ -179,7 +182,9 @@ def compose(first: Conv, second: Conv, in_size: Sequence[int]) -> Conv | None:
     return result
 
 
-def apply_node(node: Node, x: np.ndarray, out_shape: Sequence[int], name: str, with_bias: bool):
+def apply_node(
+    node: Node, x: np.ndarray, out_shape: Sequence[int], name: str, with_bias: bool
+) -> np.ndarray:
     """Evaluate one stateless node on a batch ``(B, *in_shape)`` in float64 (a ``Delay`` is the
     identity here: its steps are kept apart)."""
     batch = x.shape[0]

@@ -37,6 +37,7 @@ import numpy as np
 from snnx import dynamics
 from snnx.errors import LoweringError
 from snnx.ir.graph import Graph
+from snnx.ir.shapes import GraphShapes
 from snnx.semantics import Semantics
 from snnx.targets.base import LayerMap, Lowered
 from snnx.targets.loihi import weights as netx_weights
@@ -108,11 +109,13 @@ def lower(graph: Graph, semantics: Semantics, **options: Any) -> Lowered:
 class _Previous:
     """What the layer being built receives: the input or the previous layer's output."""
 
-    def __init__(self, shape, size, relay, image, dense):
+    def __init__(
+        self, shape: tuple[int, ...], size: int, relay: int | None, image: bool, dense: bool
+    ) -> None:
         self.shape, self.size, self.relay, self.image, self.dense = shape, size, relay, image, dense
 
     @classmethod
-    def of_input(cls, data_shape, bias: bool, conv_first: bool) -> _Previous:
+    def of_input(cls, data_shape: tuple[int, ...], bias: bool, conv_first: bool) -> _Previous:
         size = math.prod(data_shape)
         if conv_first:
             channels = data_shape[0] + int(bias)
@@ -149,7 +152,9 @@ def _bias_line(cubas: list[Cuba], feeds: list[Inbound]) -> tuple[list[bool], lis
     return relays, needs
 
 
-def _check_timing(chain, cubas, feeds, needs_bias) -> None:
+def _check_timing(
+    chain: list[str], cubas: list[Cuba], feeds: list[Inbound], needs_bias: list[bool]
+) -> None:
     """Refuse what would put the pipeline out of step with a shifted reference."""
     shifted = None
     for name, cuba, feed, bias in zip(chain, cubas, feeds, needs_bias, strict=True):
@@ -174,7 +179,7 @@ def _check_timing(chain, cubas, feeds, needs_bias) -> None:
             )
 
 
-def _as_dense(feed: Inbound, flat, shapes, semantics) -> Inbound:
+def _as_dense(feed: Inbound, flat: Graph, shapes: GraphShapes, semantics: Semantics) -> Inbound:
     """A conv-form feed as a dense matrix (when the previous layer is dense in netx)."""
     size, n_source = feed.size, math.prod(feed.source_shape)
     eye = np.eye(n_source).reshape(n_source, *feed.source_shape)
@@ -207,7 +212,15 @@ def _wrap_note(node: str, effective: np.ndarray, i_decay: int) -> list[str]:
     ]
 
 
-def _dense_layer(index, cuba: Cuba, feed: Inbound, prev: _Previous, relay: bool, amp_in, amp_self):
+def _dense_layer(
+    index: int,
+    cuba: Cuba,
+    feed: Inbound,
+    prev: _Previous,
+    relay: bool,
+    amp_in: float,
+    amp_self: float,
+) -> tuple[Layer, list[str]]:
     """A ``dense`` or ``dense_rec`` layer."""
     n = feed.size
     total = n + int(relay)
@@ -258,7 +271,9 @@ def _dense_layer(index, cuba: Cuba, feed: Inbound, prev: _Previous, relay: bool,
     return layer, notes
 
 
-def dense_matrices(q: np.ndarray, q_rec: np.ndarray | None, relay_input: int | None):
+def dense_matrices(
+    q: np.ndarray, q_rec: np.ndarray | None, relay_input: int | None
+) -> tuple[Quantized, np.ndarray, np.ndarray | None, bool]:
     """Integer ``(Quantized, W, W_rec, exact)`` for a dense layer's matrices in threshold units,
     ``q`` ``(n, n_in)`` and ``q_rec`` ``(n, n + relay)`` or ``None``, with a relay row reading
     input ``relay_input`` appended when it is not ``None``.
@@ -304,14 +319,14 @@ def dense_matrices(q: np.ndarray, q_rec: np.ndarray | None, relay_input: int | N
     return (*first, False)
 
 
-def _applied(weight, weight_rec) -> tuple[np.ndarray, ...]:
+def _applied(weight: np.ndarray, weight_rec: np.ndarray | None) -> tuple[np.ndarray, ...]:
     """What netx and Lava apply per spike, for the stored matrices."""
     if weight_rec is None:
         return (netx_weights.effective_dense(weight),)
     return netx_weights.effective_dense_rec(weight, weight_rec)
 
 
-def _delay(feed: Inbound, n: int, relay: bool, prev: _Previous, cuba: Cuba):
+def _delay(feed: Inbound, n: int, relay: bool, prev: _Previous, cuba: Cuba) -> np.ndarray | None:
     """netx ``delay``: per neuron ``(n,)`` when only the neurons' inputs are delayed, else per
     synapse ``(n, n_in)``."""
     pre, post = feed.delay_pre, feed.delay_post
@@ -351,7 +366,15 @@ def _bias_tap(
     return tuple(tap)
 
 
-def _conv_layer(index, cuba: Cuba, feed: Inbound, prev: _Previous, relay: bool, amp_in, _amp_self):
+def _conv_layer(
+    index: int,
+    cuba: Cuba,
+    feed: Inbound,
+    prev: _Previous,
+    relay: bool,
+    amp_in: float,
+    _amp_self: float,
+) -> tuple[Layer, list[str]]:
     """A ``conv`` layer (pooling folded in)."""
     conv = feed.conv
     assert conv is not None  # a conv layer is fed through a convolution (`_conv_chain`)

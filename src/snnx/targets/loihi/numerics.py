@@ -35,6 +35,7 @@ every value stays an integer below 2^24, else in int32.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, overload
 
 import jax
@@ -104,7 +105,12 @@ def decay_float(x: jax.Array, keep: jax.Array) -> jax.Array:
     return high * keep + jnp.trunc(low * keep * (1.0 / 4096))
 
 
-def neuron_step(state, a, params, floating: bool):
+def neuron_step(
+    state: tuple[jax.Array, jax.Array],
+    a: jax.Array,
+    params: Mapping[str, jax.Array],
+    floating: bool,
+) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
     """One CUBA step on synaptic input ``a``; ``state`` = ``(u, v)``; returns
     ``(state, spikes)``. ``floating``: integer values held in float32 (exact while every value
     stays below 2^24, which `prepare` checks), else int32."""
@@ -218,7 +224,7 @@ def _bias(bias: Any, n: int) -> np.ndarray:
 # -- the compiled forward pass ---------------------------------------------------------------
 
 
-def _synapses(spec, p, x):
+def _synapses(spec: tuple, p: Mapping[str, jax.Array], x: jax.Array) -> jax.Array:
     """What the layer's synapses accumulate each step: ``(T, B, n)`` int32, before the one-step
     delivery delay."""
     kind, in_shape, stride, padding, dilation, groups, delays, exact, floating = spec
@@ -244,10 +250,11 @@ def _synapses(spec, p, x):
         y = _matmul(xs, p["weight"][k], exact, floating)
         y = jnp.concatenate([jnp.zeros((d, *y.shape[1:]), y.dtype), y])[:steps]
         total = y if total is None else total + y
+    assert total is not None  # `delays` is not empty here
     return total
 
 
-def _matmul(x, w, exact, floating):
+def _matmul(x: jax.Array, w: jax.Array, exact: bool, floating: bool) -> jax.Array:
     """Exact synaptic sums: float32 kept as is (``floating``), float32 converted to int32
     (``exact``), or int32 products."""
     if floating:
@@ -257,14 +264,14 @@ def _matmul(x, w, exact, floating):
     return jnp.einsum("tbi,oi->tbo", x, w, preferred_element_type=jnp.int32)
 
 
-def _layer(spec, p, x, full: bool):
+def _layer(spec: tuple, p: Mapping[str, jax.Array], x: jax.Array, full: bool) -> Any:
     exact, floating = spec[-2:]
     y = _synapses(spec, p, x)
     a_seq = jnp.concatenate([jnp.zeros_like(y[:1]), y[:-1]])  # sent one step later
     zeros = jnp.zeros(y.shape[1:], y.dtype)
     rec = p.get("weight_rec")
 
-    def step(carry, a):
+    def step(carry: tuple, a: jax.Array) -> tuple[tuple, Any]:
         state, last = carry
         if rec is not None:
             a = a + _matmul(last[None].astype(rec.dtype), rec, exact, floating)[0]
@@ -299,8 +306,8 @@ def feed(program: Program, inputs: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(static: tuple, full: bool):
-    def forward(arrays, x):
+def _compiled(static: tuple, full: bool) -> Callable:
+    def forward(arrays: Any, x: jax.Array) -> list[Any]:
         outputs = []
         for spec, p in zip(static, arrays, strict=True):
             out = _layer(spec, p, x, full)

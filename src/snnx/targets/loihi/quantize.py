@@ -72,7 +72,7 @@ class Quantized:
 
 def weight_range(
     q: np.ndarray, *, extra_positive: bool = False, conv: bool = False, even: bool = False
-):
+) -> tuple[int, int, int]:
     """``(hi, lo, grid)``: the largest positive and negative weight magnitudes netx applies
     exactly for a matrix with the signs of ``q``, and the grid step.
 

@@ -21,11 +21,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx import dynamics
 from snnx.errors import LoweringError
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
+from snnx.ir.shapes import GraphShapes
 from snnx.semantics import Semantics
 from snnx.targets.base import input_name
 from snnx.targets.lynxi import spec
@@ -74,7 +77,7 @@ def lower_program(
     amplitude = _amplitude(semantics, "input", report)
     steps_by_name: dict[str, Step] = {}
     for name in flat.flow_order():
-        node = flat[name]
+        node = flat.node(name)
         if SCHEMA[node.type].category == "io":
             continue
         steps_by_name[name] = _step(name, node, flat, shapes, semantics, report)
@@ -169,7 +172,9 @@ class _Report:
         return out
 
 
-def _half(values, name: str, field: str, report: _Report, coefficient: bool = False) -> np.ndarray:
+def _half(
+    values: ArrayLike, name: str, field: str, report: _Report, coefficient: bool = False
+) -> np.ndarray:
     rounded = to_float16(values, node=name, field=field)
     report.add(np.asarray(values, np.float64), rounded, f"{name}.{field}", coefficient)
     return rounded
@@ -180,7 +185,9 @@ def _amplitude(semantics: Semantics, where: str, report: _Report) -> float | Non
     return None if amplitude == 1.0 else float(_half(amplitude, where, "spike_amplitude", report))
 
 
-def _step(name, node, graph, shapes, semantics, report) -> Step:
+def _step(
+    name: str, node: Node, graph: Graph, shapes: GraphShapes, semantics: Semantics, report: _Report
+) -> Step:
     kind = node.type
     rule = SCHEMA[kind].shape
     shape_in, shape_out = tuple(shapes[name].input), tuple(shapes[name].output)
@@ -253,7 +260,9 @@ def _step(name, node, graph, shapes, semantics, report) -> Step:
     )
 
 
-def _neuron(name, node, shape, semantics, report) -> tuple[dict, dict]:
+def _neuron(
+    name: str, node: Node, shape: tuple[int, ...], semantics: Semantics, report: _Report
+) -> tuple[dict, dict]:
     own = semantics.for_type(node.type)
     kind = SCHEMA[node.type].neuron
     fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
@@ -314,7 +323,13 @@ def _per_dim(value: Any, ndim: int) -> list[int]:
     return [int(v) for v in np.broadcast_to(np.atleast_1d(np.asarray(value)), (ndim,))]
 
 
-def _padding(padding, spatial, kernel, stride, dilation) -> list[list[int]]:
+def _padding(
+    padding: Any,
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+) -> list[list[int]]:
     """``[low, high]`` per spatial dimension; ``same`` as the reference simulator pads (the
     extra element, if any, after), ``valid`` none."""
     if isinstance(padding, str):

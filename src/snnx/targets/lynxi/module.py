@@ -33,7 +33,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from snnx.targets.lynxi.program import Program, Step
+from snnx.targets.lynxi.program import Program, Segment, Step
 
 HALF = torch.float16
 
@@ -77,7 +77,9 @@ class LynxiNetwork(torch.nn.Module):
         out = seqs[program.output_source]
         return out.reshape(steps * batch, *program.output_shape)
 
-    def _scan(self, segment, seqs, steps: int, batch: int) -> dict[str, torch.Tensor]:
+    def _scan(
+        self, segment: Segment, seqs: dict[str, torch.Tensor], steps: int, batch: int
+    ) -> dict[str, torch.Tensor]:
         nodes = self.program.nodes
         inside = set(segment.steps)
         external = list(

@@ -55,7 +55,7 @@ from jax import lax
 
 from snnx.errors import SnnxError, SnnxWarning
 from snnx.targets.lynxi import spec
-from snnx.targets.lynxi.program import Program, Step
+from snnx.targets.lynxi.program import Program, Segment, Step
 
 F16 = jnp.float16
 F32 = jnp.float32
@@ -132,14 +132,14 @@ def _interpreter(program: Program) -> Callable:
         assert total is not None  # `Graph.check`: every node but an Input has an edge in
         return total
 
-    def scan(segment, tensors, seqs, batch):
+    def scan(segment: Segment, tensors: Any, seqs: Any, batch: int) -> Any:
         inside = set(segment.steps)
         external = list(
             dict.fromkeys(p for n in segment.steps for p in nodes[n].inputs if p not in inside)
         )
         carried = sorted({src for src, _ in segment.back_edges})
 
-        def body(carry, xs):
+        def body(carry: Any, xs: Any) -> tuple[Any, dict[str, jax.Array]]:
             states, prev = carry
             now = dict(xs)
             new_states = {}

@@ -20,12 +20,15 @@ relative change of the time constant ``-dt / ln(a)`` against ``-dt / ln(A)``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.targets.xylo.spec import DASH_MAX
 
 
-def dash_for(decay, low: int = 0, high: int = DASH_MAX) -> np.ndarray:
+def dash_for(decay: ArrayLike, low: int = 0, high: int = DASH_MAX) -> np.ndarray:
     """The bit shift whose decay ``1 - 2^-dash`` is nearest ``decay`` in time constant, clipped
     to ``[low, high]`` (a decay of 1, no leak at all, gets ``high``)."""
     a = np.clip(np.asarray(decay, np.float64), 0.0, 1.0)
@@ -34,12 +37,12 @@ def dash_for(decay, low: int = 0, high: int = DASH_MAX) -> np.ndarray:
     return np.clip(np.round(np.nan_to_num(shift, posinf=high)), low, high).astype(np.int64)
 
 
-def chip_decay(dash) -> np.ndarray:
+def chip_decay(dash: ArrayLike) -> np.ndarray:
     """The per-step factor ``1 - 2^-dash`` of a bit-shift decay."""
     return 1.0 - 2.0 ** -np.asarray(dash, np.float64)
 
 
-def steps(decay) -> np.ndarray:
+def steps(decay: ArrayLike) -> np.ndarray:
     """The time constant, in steps, of a per-step factor: ``-1 / ln(decay)`` (inf for 1, 0 for
     0)."""
     a = np.clip(np.asarray(decay, np.float64), 0.0, 1.0)
@@ -47,7 +50,7 @@ def steps(decay) -> np.ndarray:
         return np.where(a >= 1.0, np.inf, -1.0 / np.log(np.where(a >= 1.0, 0.5, a)))
 
 
-def tau_error(decay, dash) -> float:
+def tau_error(decay: ArrayLike, dash: ArrayLike) -> float:
     """The largest relative error of the chip's time constant against the reference's (0 where
     both are infinite or both zero)."""
     ref, chip = steps(decay), steps(chip_decay(dash))
@@ -57,7 +60,7 @@ def tau_error(decay, dash) -> float:
     return float(rel.flat[np.argmax(np.abs(rel))]) if rel.size else 0.0
 
 
-def describe(node: str, what: str, decay, dash) -> str:
+def describe(node: str, what: str, decay: Any, dash: ArrayLike) -> str:
     """A note for the report: the reference decay, the shift chosen and the time-constant error.
 
     >>> describe("lif1", "tau_mem", [0.9, 0.9], [3, 3])
@@ -73,6 +76,6 @@ def describe(node: str, what: str, decay, dash) -> str:
     )
 
 
-def _span(values, fmt: str) -> str:
+def _span(values: ArrayLike, fmt: str) -> str:
     lo, hi = np.min(values), np.max(values)
     return fmt.format(lo) if lo == hi else f"{fmt.format(lo)}..{fmt.format(hi)}"

@@ -42,6 +42,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from snnx.errors import SnnxError
 from snnx.targets.xylo.program import XyloProgram
@@ -56,17 +57,17 @@ from snnx.targets.xylo.spec import (
 _I32 = jnp.int32
 
 
-def sat(x):
+def sat(x: jax.Array) -> jax.Array:
     """Clamp to the int16 range."""
     return jnp.clip(x, STATE_MIN, STATE_MAX)
 
 
-def wrap16(x):
+def wrap16(x: jax.Array) -> jax.Array:
     """Two's-complement wrap to int16 (what a 16-bit register keeps)."""
     return (x - STATE_MIN) % 2**16 + STATE_MIN
 
 
-def dec(x, dash):
+def dec(x: jax.Array, dash: jax.Array) -> jax.Array:
     """``x >> dash``, or ``sign(x)`` where that is 0 for a non-zero ``x``.
 
     >>> dec(jnp.array([100, -100, 3, -3, 0]), 2).tolist()
@@ -76,7 +77,7 @@ def dec(x, dash):
     return jnp.where((d == 0) & (x != 0), jnp.sign(x), d)
 
 
-def deliver(state, counts, weights):
+def deliver(state: jax.Array, counts: jax.Array, weights: jax.Array) -> jax.Array:
     """Add ``counts[b, k]`` events of ``weights[k, ...]`` to ``state[b, ...]``, each event one
     saturating add, sources ``k`` in ascending order. When neither the sum of the positive nor
     that of the negative contributions can leave int16, no add saturates and the result is one
@@ -90,10 +91,10 @@ def deliver(state, counts, weights):
     neg = jnp.tensordot(counts, jnp.minimum(weights, 0), axes=1)
     safe = jnp.all(state + pos <= STATE_MAX) & jnp.all(state + neg >= STATE_MIN)
 
-    def by_source(state):
+    def by_source(state: jax.Array) -> jax.Array:
         shaped = counts.reshape(counts.shape + (1,) * (weights.ndim - 1))
 
-        def add(k, s):
+        def add(k: int, s: jax.Array) -> jax.Array:
             return sat(s + shaped[:, k] * weights[k][None])
 
         return jax.lax.fori_loop(0, weights.shape[0], add, state)
@@ -101,7 +102,7 @@ def deliver(state, counts, weights):
     return jax.lax.cond(safe, lambda s: s + pos + neg, by_source, state)
 
 
-def fire(v, threshold, cap: int):
+def fire(v: jax.Array, threshold: jax.Array, cap: int) -> tuple[jax.Array, jax.Array]:
     """Events and the voltage left: ``n = min(floor(V / threshold), cap)`` where ``V >=
     threshold`` (``cap`` whenever ``V >= 0`` for a zero threshold), ``V -= n threshold``."""
     positive = threshold > 0
@@ -113,7 +114,15 @@ def fire(v, threshold, cap: int):
     return n, v - n * threshold
 
 
-def _neurons(syn, v, dash_syn, dash_mem, threshold, bias, cap: int):
+def _neurons(
+    syn: jax.Array,
+    v: jax.Array,
+    dash_syn: jax.Array,
+    dash_mem: jax.Array,
+    threshold: jax.Array,
+    bias: jax.Array,
+    cap: int,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Steps 2-4 for one population: ``syn (B, N, S)``, ``v (B, N)``, ``dash_syn (N, S)``."""
     syn = syn - dec(syn, dash_syn[None])
     dv = sat(wrap16(-dec(v, dash_mem[None])) + jnp.sum(syn, axis=-1))
@@ -126,7 +135,7 @@ def _neurons(syn, v, dash_syn, dash_mem, threshold, bias, cap: int):
 def arrays(program: XyloProgram) -> dict[str, jax.Array]:
     """The program as int32 device arrays, weights already shifted (``w << shift``, wrapped)."""
 
-    def shifted(w, shift):
+    def shifted(w: ArrayLike, shift: int) -> jax.Array:
         return wrap16(jnp.left_shift(jnp.asarray(w, _I32), int(shift)))
 
     s = program.synapses
@@ -152,7 +161,7 @@ def arrays(program: XyloProgram) -> dict[str, jax.Array]:
 
 
 @functools.partial(jax.jit, static_argnames=("states",))
-def _run(p: dict[str, jax.Array], raster: jax.Array, states: bool = False):
+def _run(p: dict[str, jax.Array], raster: jax.Array, states: bool = False) -> dict[str, jax.Array]:
     batch = raster.shape[1]
     n_hidden, n_syn = p["w_src"].shape[1:]
     n_out = p["w_out"].shape[1]
@@ -164,7 +173,9 @@ def _run(p: dict[str, jax.Array], raster: jax.Array, states: bool = False):
         "spikes": jnp.zeros((batch, n_hidden), _I32),
     }
 
-    def step(c, x):
+    def step(
+        c: dict[str, jax.Array], x: jax.Array
+    ) -> tuple[dict[str, jax.Array], dict[str, jax.Array]]:
         sources = jnp.concatenate([jnp.clip(x, 0, MAX_INPUT_EVENTS), c["spikes"]], axis=1)
         syn = deliver(c["syn"], sources, p["w_src"])
         syn_out = deliver(c["syn_out"], c["spikes"], p["w_out"][..., None])
@@ -196,7 +207,9 @@ def _run(p: dict[str, jax.Array], raster: jax.Array, states: bool = False):
     return records
 
 
-def simulate(program: XyloProgram, raster, *, states: bool = False) -> dict[str, np.ndarray]:
+def simulate(
+    program: XyloProgram, raster: ArrayLike, *, states: bool = False
+) -> dict[str, np.ndarray]:
     """Run ``program`` on input event counts ``raster`` ``(T, B, Nin)`` (counts above 15 are
     clipped, as on the chip). Returns ``hidden_spikes (T, B, Nhid)`` and ``out_spikes (T, B,
     Nout)`` event counts, and with ``states`` also ``vmem``, ``isyn``, ``isyn2`` (hidden) and

@@ -119,7 +119,9 @@ def _shift(largest: float, max_shift: int) -> int:
     return min(max_shift, math.ceil(math.log2(largest / WEIGHT_MAX) - 1e-12))
 
 
-def _choose_sigma(rho, theta, bias, max_threshold: float, max_shift: int) -> float:
+def _choose_sigma(
+    rho: dict[str, float], theta: np.ndarray, bias: np.ndarray, max_threshold: float, max_shift: int
+) -> float:
     """The common integer threshold: within every int16/int8 limit, at most ``max_threshold``,
     with the least int8 range lost to the power-of-two shifts."""
     ceiling = min(float(max_threshold), STATE_MAX)
@@ -128,7 +130,7 @@ def _choose_sigma(rho, theta, bias, max_threshold: float, max_shift: int) -> flo
             ceiling = min(ceiling, WEIGHT_MAX * 2.0**max_shift / r)
     ratio = np.max(np.abs(bias) / theta, initial=0.0)
     if ratio > 0:
-        ceiling = min(ceiling, STATE_MAX / ratio)
+        ceiling = min(ceiling, float(STATE_MAX / ratio))
     # candidates: the ceiling, and every value in [ceiling/2, ceiling] that puts the largest
     # weight of some matrix exactly on 127 * 2^k
     candidates = {ceiling}

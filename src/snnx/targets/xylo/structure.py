@@ -90,7 +90,7 @@ def connections(flat: Graph, pops: dict[str, Population], source: str) -> list[C
     back = flat.back_edges()
     links: list[Connection] = []
 
-    def origin(name: str, dst: str, synapse: str | None, tail: tuple[str, ...], delay: int):
+    def origin(name: str, dst: str, synapse: str | None, tail: tuple[str, ...], delay: int) -> None:
         """Follow one edge ``name -> tail[0]`` backwards to a population or the Input."""
         node = flat.node(name)
         delay += (name, tail[0]) in back
