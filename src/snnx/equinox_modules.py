@@ -18,13 +18,14 @@ previous step). Other layers: ``eqx.nn.Linear``, ``eqx.nn.Conv1d``/``Conv2d`` (s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx import dynamics
 from snnx.ir.node import Node
@@ -65,7 +66,7 @@ class Neuron(eqx.Module):
         return y, new
 
 
-def _full(n: int | tuple[int, ...], value: Any) -> jax.Array:
+def _full(n: int | Sequence[int], value: Any) -> jax.Array:
     shape = (n,) if isinstance(n, int) else tuple(n)
     return jnp.broadcast_to(jnp.asarray(value, jnp.float32), shape)
 
@@ -80,7 +81,15 @@ class LIF(Neuron):
     v_reset: jax.Array
 
     @classmethod
-    def init(cls, n, tau, r=None, v_leak=0.0, v_threshold=1.0, v_reset=0.0) -> LIF:
+    def init(
+        cls,
+        n: int | Sequence[int],
+        tau: ArrayLike,
+        r: ArrayLike | None = None,
+        v_leak: ArrayLike = 0.0,
+        v_threshold: ArrayLike = 1.0,
+        v_reset: ArrayLike = 0.0,
+    ) -> LIF:
         """``n`` neurons (an int or a shape); ``r`` defaults to ``tau / 1e-4`` (gain 1)."""
         r = np.asarray(tau) / 1e-4 if r is None else r
         return cls(*(_full(n, v) for v in (tau, r, v_leak, v_threshold, v_reset)))
@@ -94,7 +103,13 @@ class LI(Neuron):
     v_leak: jax.Array
 
     @classmethod
-    def init(cls, n, tau, r=None, v_leak=0.0) -> LI:
+    def init(
+        cls,
+        n: int | Sequence[int],
+        tau: ArrayLike,
+        r: ArrayLike | None = None,
+        v_leak: ArrayLike = 0.0,
+    ) -> LI:
         r = np.asarray(tau) / 1e-4 if r is None else r
         return cls(*(_full(n, v) for v in (tau, r, v_leak)))
 
@@ -107,7 +122,13 @@ class IF(Neuron):
     v_reset: jax.Array
 
     @classmethod
-    def init(cls, n, r=1e4, v_threshold=1.0, v_reset=0.0) -> IF:
+    def init(
+        cls,
+        n: int | Sequence[int],
+        r: ArrayLike = 1e4,
+        v_threshold: ArrayLike = 1.0,
+        v_reset: ArrayLike = 0.0,
+    ) -> IF:
         return cls(*(_full(n, v) for v in (r, v_threshold, v_reset)))
 
 
@@ -129,8 +150,17 @@ class CubaLIF(Neuron):
     w_in: jax.Array
 
     @classmethod
-    def init(cls, n, tau_syn, tau_mem, r=None, v_leak=0.0, v_threshold=1.0, v_reset=0.0,
-             w_in=None) -> CubaLIF:  # fmt: skip
+    def init(
+        cls,
+        n: int | Sequence[int],
+        tau_syn: ArrayLike,
+        tau_mem: ArrayLike,
+        r: ArrayLike | None = None,
+        v_leak: ArrayLike = 0.0,
+        v_threshold: ArrayLike = 1.0,
+        v_reset: ArrayLike = 0.0,
+        w_in: ArrayLike | None = None,
+    ) -> CubaLIF:
         r = np.asarray(tau_mem) / 1e-4 if r is None else r
         w_in = np.asarray(tau_syn) / 1e-4 if w_in is None else w_in
         values = (tau_syn, tau_mem, r, v_leak, v_threshold, v_reset, w_in)
@@ -176,7 +206,13 @@ class Network(eqx.Module):
     inputs: tuple = eqx.field(static=True, default=("input",))
     outputs: tuple = eqx.field(static=True, default=("output",))
 
-    def __init__(self, layers: Mapping[str, Any], edges, inputs=("input",), outputs=("output",)):
+    def __init__(
+        self,
+        layers: Mapping[str, Any],
+        edges: Iterable[tuple[str, str]],
+        inputs: Sequence[str] = ("input",),
+        outputs: Sequence[str] = ("output",),
+    ) -> None:
         self.layers = dict(layers)
         self.edges = tuple((str(a), str(b)) for a, b in edges)
         self.inputs = tuple(inputs)
@@ -220,7 +256,7 @@ def _is_early(layer: Any, semantics: Semantics) -> bool:
 # -- running -------------------------------------------------------------------------------
 
 
-def _apply(layer: Any, x: jax.Array, state: Any, semantics: Semantics):
+def _apply(layer: Any, x: jax.Array, state: Any, semantics: Semantics) -> tuple[jax.Array, Any]:
     if isinstance(layer, Neuron):
         return layer.step(x, state, semantics)
     if isinstance(layer, (Sequential, Network)):
@@ -228,7 +264,7 @@ def _apply(layer: Any, x: jax.Array, state: Any, semantics: Semantics):
     return jax.vmap(layer)(x), state
 
 
-def _init(layer: Any, x: jax.Array, semantics: Semantics):
+def _init(layer: Any, x: jax.Array, semantics: Semantics) -> tuple[Any, tuple[int, ...]]:
     """``(state, output shape)`` of a layer for a batch shaped like ``x``."""
     batch, shape = x.shape[0], tuple(x.shape[1:])
     if isinstance(layer, Neuron):
@@ -239,7 +275,7 @@ def _init(layer: Any, x: jax.Array, semantics: Semantics):
     return None, tuple(out.shape[1:])
 
 
-def _container_init(c: Any, x: jax.Array, semantics: Semantics):
+def _container_init(c: Any, x: jax.Array, semantics: Semantics) -> tuple[Any, tuple[int, ...]]:
     if isinstance(c, Sequential):
         per_layer = []
         for layer in c.layers:
@@ -259,7 +295,9 @@ def _container_init(c: Any, x: jax.Array, semantics: Semantics):
     return (states, prev), shapes[out]
 
 
-def _container_step(c: Any, x: jax.Array, state: Any, semantics: Semantics):
+def _container_step(
+    c: Any, x: jax.Array, state: Any, semantics: Semantics
+) -> tuple[jax.Array, Any]:
     if isinstance(c, Sequential):
         new = []
         for layer, s in zip(c.layers, state, strict=True):
@@ -302,7 +340,7 @@ def run(model: Any, xs: jax.Array, semantics: Semantics | str, state: Any = None
     if state is None:
         state = init_state(model, xs.shape[1], xs.shape[2:], semantics)
 
-    def body(carry, x):
+    def body(carry: Any, x: jax.Array) -> tuple[Any, jax.Array]:
         y, carry = _apply(model, x, carry, semantics)
         return carry, y
 

@@ -72,7 +72,7 @@ def finetune(
     sim = Simulator(graph, semantics)
     tuned = {n: v for n, v in sim.params.items() if sim.program.plan.graph[n].type in SYNAPSES}
 
-    def forward(weights, x):
+    def forward(weights: Any, x: Any) -> Any:
         params = {**sim.params}
         for name, fields in weights.items():
             params[name] = fake_quantize(fields, opts["bits"], opts["power_of_two"])
@@ -83,7 +83,7 @@ def finetune(
     state = optimizer.init(tuned)
 
     @jax.jit
-    def update(weights, state, x, y):
+    def update(weights: Any, state: Any, x: Any, y: Any) -> tuple[Any, Any]:
         grads = jax.grad(lambda w: loss(forward(w, x), y))(weights)
         changes, state = optimizer.update(grads, state)
         return optax.apply_updates(weights, changes), state

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def write_results(
         nir.write_data(os.fspath(tmp), data)
 
 
-def _pick(node, name: str, where: str):
+def _pick(node: Any, name: str, where: str) -> Any:
     observables = node.observables
     if "spikes" in observables:
         return "spikes", observables["spikes"]
@@ -134,7 +135,9 @@ def _pick(node, name: str, where: str):
     )
 
 
-def _gridded(observable, shape: tuple[int, ...], dt: float, what: str, where: str) -> np.ndarray:
+def _gridded(
+    observable: Any, shape: tuple[int, ...], dt: float, what: str, where: str
+) -> np.ndarray:
     """An observable as a time-major array ``(T, B, *shape)`` on the grid ``dt``."""
     import nir
 
@@ -158,7 +161,7 @@ def _gridded(observable, shape: tuple[int, ...], dt: float, what: str, where: st
     return values.swapaxes(0, 1).reshape(values.shape[1], values.shape[0], *shape).astype(dtype)
 
 
-def _binned(events, neurons: int, dt: float, what: str, where: str) -> np.ndarray:
+def _binned(events: Any, neurons: int, dt: float, what: str, where: str) -> np.ndarray:
     """Events binned onto the grid: the count (or summed value) per step and neuron."""
     if events.n_neurons != neurons:
         raise SnnxError(

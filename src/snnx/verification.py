@@ -265,7 +265,9 @@ def verify(
     )
 
 
-def _compare(lowered: Lowered, target: Target, x, ref: dict, tallies: dict) -> tuple[dict, dict]:
+def _compare(
+    lowered: Lowered, target: Target, x: np.ndarray, ref: dict, tallies: dict
+) -> tuple[dict, dict]:
     """Run the target on ``x`` (padded in time by the layers' latencies), tally each layer
     against the reference records ``ref``; the aligned traces."""
     steps, batch = x.shape[:2]
@@ -358,7 +360,14 @@ def _summed(tallies: list[_Tally], classes: np.ndarray) -> tuple[list[_Tally], n
     return out, ints[:, -1, :2].sum(0)
 
 
-def _pearson(n: int, sa, sb, saa, sbb, sab) -> float:
+def _pearson(
+    n: int,
+    sa: float | np.ndarray,
+    sb: float | np.ndarray,
+    saa: float | np.ndarray,
+    sbb: float | np.ndarray,
+    sab: float | np.ndarray,
+) -> float:
     """Pearson's r from sums (as `correlation`): 1.0 for two equal constant vectors, 0.0 when
     only one is constant."""
     va, vb = n * saa - sa * sa, n * sbb - sb * sb

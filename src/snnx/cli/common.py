@@ -10,6 +10,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from snnx.ir.graph import Graph
+from snnx.semantics import Semantics
 
 
 def add_semantics_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
@@ -35,7 +39,7 @@ def parse_options(items: list[str]) -> dict:
     return options
 
 
-def _value(text: str):
+def _value(text: str) -> Any:
     for kind in (int, float):
         try:
             return kind(text)
@@ -44,7 +48,7 @@ def _value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def semantics_from(graph, args: argparse.Namespace):
+def semantics_from(graph: Graph, args: argparse.Namespace) -> Semantics:
     """The semantics ``--profile`` and ``--dt`` ask for, else the graph's own (see
     `snnx.sim.resolve_semantics`)."""
     from snnx.sim import resolve_semantics

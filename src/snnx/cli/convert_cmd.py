@@ -19,6 +19,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from snnx.ir.graph import Graph
+from snnx.semantics import Semantics
+
 ORDER = 40
 HELP = "convert between .nir, PyTorch (TorchScript) and Equinox models"
 KINDS = {".nir": "nir", ".pt": "torchscript", ".ts": "torchscript", ".eqx": "equinox"}
@@ -80,11 +83,12 @@ def run(args: argparse.Namespace) -> int:
         from snnx.exporters.equinox import save_equinox, to_equinox
 
         save_equinox(to_equinox(graph), args.output)
+    assert graph.semantics is not None  # `_semantics` gave the graph its semantics
     print(f"wrote {args.output} ({kind}; {graph.semantics.describe()})")
     return 0
 
 
-def _source(args: argparse.Namespace):
+def _source(args: argparse.Namespace) -> Graph:
     from snnx.errors import SnnxError
 
     builders = [flag for flag in ("torch", "snnax", "slax") if getattr(args, flag)]
@@ -101,7 +105,7 @@ def _source(args: argparse.Namespace):
     return read(args.src)
 
 
-def _factory(spec: str, flag: str):
+def _factory(spec: str, flag: str) -> Any:
     """Call ``package.module:factory`` and return what it builds."""
     import importlib
 
@@ -133,7 +137,7 @@ def _shape(args: argparse.Namespace, flag: str) -> tuple[int, ...]:
         raise SnnxError(f"--shape wants integers separated by commas, got {args.shape!r}") from None
 
 
-def _from_torch(args: argparse.Namespace):
+def _from_torch(args: argparse.Namespace) -> Graph:
     import torch
 
     from snnx.errors import SnnxError
@@ -162,7 +166,7 @@ def _from_torch(args: argparse.Namespace):
     return from_torch(model, shape=shape, dt=args.dt)
 
 
-def _from_snnax(args: argparse.Namespace):
+def _from_snnax(args: argparse.Namespace) -> Graph:
     import equinox as eqx
 
     from snnx.errors import SnnxError
@@ -179,7 +183,7 @@ def _from_snnax(args: argparse.Namespace):
     return from_snnax(model, shape, **({"dt": args.dt} if args.dt else {}))
 
 
-def _from_slax(args: argparse.Namespace):
+def _from_slax(args: argparse.Namespace) -> Graph:
     import jax
     import jax.numpy as jnp
     from flax import serialization
@@ -200,8 +204,7 @@ def _from_slax(args: argparse.Namespace):
     return from_slax(module, variables, shape, **({"dt": args.dt} if args.dt else {}))
 
 
-def _semantics(graph, args: argparse.Namespace):
-    from snnx.semantics import Semantics
+def _semantics(graph: Graph, args: argparse.Namespace) -> Graph:
 
     if graph.semantics is None:
         semantics = Semantics.profile(args.profile or "nir-reference")

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 from snnx.cli.common import add_semantics_arguments, semantics_from
 from snnx.cli.scale import add_scale_arguments, start_processes
+from snnx.ir.graph import Graph
 
 ORDER = 30
 HELP = "simulate a .nir graph on given or random inputs"
@@ -125,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _inputs(args, sim, graph, dt: float) -> dict:
+def _inputs(args: argparse.Namespace, sim: Any, graph: Graph, dt: float) -> dict:
     import numpy as np
 
     from snnx import nirdata
@@ -179,7 +181,7 @@ class _progress:
         self.steps = steps
         self.bar: Any = None  # a tqdm bar, for long runs
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[int], None]:
         if self.steps > CHUNK:
             from tqdm import tqdm
 
@@ -190,6 +192,6 @@ class _progress:
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()

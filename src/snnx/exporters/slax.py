@@ -32,6 +32,7 @@ from snnx.exporters.snnax import _plain_spiking, _Static, fields_in_effect, unif
 from snnx.exporters.stepping import SLOPE, OpCell, Steps
 from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 
@@ -80,7 +81,7 @@ def _layer(name: str, steps: Steps) -> tuple[str, Any]:
     return "cell", OpCell(node, steps.in_shape(name), steps.out_shape(name), steps.semantics, name)
 
 
-def _slax_lif(node, s: Semantics) -> dict | None:
+def _slax_lif(node: Node, s: Semantics) -> dict | None:
     """Slax LIF settings reproducing ``node`` under ``s``, or ``None`` when it cannot."""
     f = fields_in_effect(node, s)
     threshold, v_reset = uniform(f["v_threshold"]), uniform(f["v_reset"])
@@ -118,7 +119,7 @@ def _classes() -> dict[str, type]:
         static: Any
 
         @nn.compact
-        def __call__(self, x, peek: bool = False):
+        def __call__(self, x: Any, peek: bool = False) -> Any:
             cell: OpCell = self.static.value
             params = {
                 k: self.param(k, lambda _key, v=v: v) for k, v in cell.params.items()
@@ -139,7 +140,7 @@ def _classes() -> dict[str, type]:
         static: Any
 
         @nn.compact
-        def __call__(self, x):
+        def __call__(self, x: Any) -> Any:
             steps, layers = self.static.value
             modules = {}
             for name, (kind, spec) in layers.items():

@@ -33,6 +33,7 @@ from snnx import dynamics
 from snnx.exporters.stepping import SLOPE, SURROGATE, OpCell, Steps
 from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
 from snnx.sim.surrogate import spike_function
@@ -77,14 +78,14 @@ def _classes() -> dict[str, type]:
             self.params = dict(cell.params)
             self.cell = _Static(cell)
 
-        def init_state(self, shape=None, key=None, *args, **kwargs) -> Any:
+        def init_state(self, shape: Any = None, key: Any = None, *args: Any, **kwargs: Any) -> Any:
             return self.cell.value.init(self.params, 1)
 
-        def __call__(self, state, synaptic_input, *, key=None):
+        def __call__(self, state: Any, synaptic_input: Any, *, key: Any = None) -> tuple[Any, Any]:
             state, y = self.cell.value.step(self.params, state, synaptic_input[None])
             return state, y[0]
 
-        def emit(self, state) -> Any:
+        def emit(self, state: Any) -> Any:
             return self.cell.value.emit(self.params, state)[0]
 
     class SnnxModel(StatefulModel):
@@ -117,7 +118,7 @@ def _classes() -> dict[str, type]:
         def steps(self) -> Steps:
             return self.forward_fn.steps
 
-        def init_state(self, in_shape=None, key=None) -> tuple[list, dict]:
+        def init_state(self, in_shape: Any = None, key: Any = None) -> tuple[list, dict]:
             key = jax.random.PRNGKey(0) if key is None else key
             steps = self.steps
             states = []
@@ -135,7 +136,7 @@ def _classes() -> dict[str, type]:
         def __init__(self, steps: Steps) -> None:
             self.steps = steps
 
-        def __call__(self, layers, struct, key, carry, data):
+        def __call__(self, layers: Any, struct: Any, key: Any, carry: Any, data: Any) -> Any:
             states, last = carry
             steps = self.steps
             names = list(steps.order)
@@ -163,7 +164,7 @@ def _classes() -> dict[str, type]:
 
 def _layer(name: str, steps: Steps) -> Any:
     """SNNAX's own layer for a node where it computes the same, else a `SnnxCell`."""
-    node = steps.graph[name]
+    node = steps.graph.node(name)
     native = _native(name, node, steps)
     if native is not None:
         return native
@@ -179,7 +180,7 @@ def _layer(name: str, steps: Steps) -> Any:
 NATIVE_SUPPORTED = ("LIF", "CubaLIF")
 
 
-def fields_in_effect(node, semantics: Semantics) -> dict[str, np.ndarray]:
+def fields_in_effect(node: Node, semantics: Semantics) -> dict[str, np.ndarray]:
     """The node's fields as the semantics reads them (field overrides applied), float64."""
     fields = {k: np.asarray(v, np.float64) for k, v in node.fields.items()}
     shape = np.shape(next(iter(fields.values())))
@@ -208,7 +209,7 @@ def uniform(values: np.ndarray) -> float | None:
     return float(flat[0]) if flat.size and np.all(flat == flat[0]) else None
 
 
-def _native(name: str, node, steps: Steps) -> Any:
+def _native(name: str, node: Node, steps: Steps) -> Any:
     import equinox as eqx
     import jax
     import jax.numpy as jnp

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.shapes import GraphShapes
 from snnx.semantics import Semantics
 from snnx.sim.ops import OPS
@@ -54,7 +55,7 @@ class Steps:
     def of(cls, graph: Graph, semantics: Semantics) -> Steps:
         """Plan ``graph`` (flattened) under ``semantics``."""
 
-        def early(node) -> bool:
+        def early(node: Node) -> bool:
             op = OPS.get(node.type)
             return op is not None and op.early is not None and op.early(node, semantics)
 
@@ -119,8 +120,14 @@ class OpCell:
     [[1.0], [1.0]]
     """
 
-    def __init__(self, node, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
-                 semantics: Semantics, name: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        node: Node,
+        in_shape: tuple[int, ...],
+        out_shape: tuple[int, ...],
+        semantics: Semantics,
+        name: str = "",
+    ) -> None:
         own = semantics.for_type(node.type)
         spike = spike_function(SURROGATE, SLOPE, inclusive=own.threshold == ">=")
         self.op = OPS[node.type]

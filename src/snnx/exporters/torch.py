@@ -25,7 +25,7 @@ gradient, so the module trains with ``loss.backward()``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,14 @@ def spike(x: torch.Tensor, inclusive: bool, slope: float = 10.0) -> torch.Tensor
 class _Layer(nn.Module):
     """One node: its parameters as ``nn.Parameter``s, its static fields, its semantics."""
 
-    def __init__(self, name: str, node: Node, in_shape, out_shape, semantics: Semantics) -> None:
+    def __init__(
+        self,
+        name: str,
+        node: Node,
+        in_shape: Sequence[int],
+        out_shape: Sequence[int],
+        semantics: Semantics,
+    ) -> None:
         super().__init__()
         self.name = name
         self.node_type = node.type
@@ -120,7 +127,9 @@ class _Layer(nn.Module):
 
     # -- one step -----------------------------------------------------------------------------
 
-    def step(self, x: torch.Tensor, state: dict[str, torch.Tensor]):
+    def step(
+        self, x: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``(y, new state)`` for this step's input ``x`` of shape ``(B, *in_shape)``."""
         t, p = self.node_type, self.values
         if t == "Affine":
@@ -172,7 +181,9 @@ class _Layer(nn.Module):
             return F.avg_pool2d(x, kernel, stride, padding, count_include_pad=True)
         return F.avg_pool2d(x, kernel, stride, padding, divisor_override=1)
 
-    def _delay(self, x: torch.Tensor, state: dict[str, torch.Tensor]):
+    def _delay(
+        self, x: torch.Tensor, state: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         buffer = state["buffer"]
         history = torch.cat([x[None], buffer.to(x.dtype)])
         steps = torch.as_tensor(self._delay_steps(), dtype=torch.long)
@@ -249,7 +260,9 @@ class TorchNetwork(nn.Module):
         assert total is not None
         return total
 
-    def step(self, x: Any, state: dict[str, torch.Tensor] | None = None):
+    def step(
+        self, x: Any, state: dict[str, torch.Tensor] | None = None
+    ) -> tuple[Any, dict[str, torch.Tensor]]:
         """One time step: ``(outputs, new state)``; ``x`` is ``(B, *shape)`` (or a dict)."""
         named = self._named(x)
         batch = next(iter(named.values())).shape[0]
@@ -279,7 +292,9 @@ class TorchNetwork(nn.Module):
         single = len(outputs) == 1 and not isinstance(x, Mapping)
         return (next(iter(outputs.values())) if single else outputs), new
 
-    def forward(self, xs: Any, state: dict[str, torch.Tensor] | None = None):
+    def forward(
+        self, xs: Any, state: dict[str, torch.Tensor] | None = None
+    ) -> tuple[Any, dict[str, torch.Tensor] | None]:
         """Run a sequence ``(T, B, *shape)``: ``(outputs (T, B, ...), final state)``."""
         named = self._named(xs)
         steps = next(iter(named.values())).shape[0]
@@ -329,7 +344,9 @@ class _FlatStep(nn.Module):
         self.net = net
         self.keys = keys
 
-    def forward(self, x: torch.Tensor, state: list[torch.Tensor]):
+    def forward(
+        self, x: torch.Tensor, state: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         given = dict(zip(self.keys, state, strict=True))
         y, new = self.net.step(x, given)
         return y, [new.get(k, given[k]) for k in self.keys]

@@ -34,6 +34,7 @@ from snnx.importers.requirements import ConversionError, Requirements, threshold
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
+from snnx.ir.shapes import GraphShapes
 from snnx.semantics import Semantics
 
 PROFILE = "slax"
@@ -106,7 +107,9 @@ def _unwrap_rnn(module: Any, params: dict) -> tuple[Any, dict]:
     return rnn.mdl, dict(inner)
 
 
-def _connect(graph: Graph, module: Any, params: dict, inputs: list[str], req) -> list[str]:
+def _connect(
+    graph: Graph, module: Any, params: dict, inputs: list[str], req: Requirements
+) -> list[str]:
     """Nodes of ``connect(chains, p)`` (see the module docstring); returns its output's nodes."""
     if getattr(module, "merge", "cat") != "cat":
         raise ConversionError(f"connect(merge={module.merge!r}) is not supported; use 'cat'")
@@ -140,7 +143,7 @@ def _connect(graph: Graph, module: Any, params: dict, inputs: list[str], req) ->
     return sums[len(chains) - 1]
 
 
-def _broadcast(graph: Graph, shapes) -> None:
+def _broadcast(graph: Graph, shapes: GraphShapes) -> None:
     """Neuron and delay fields given as one number become one per element."""
     for name, node in graph.primitives.items():
         if SCHEMA[node.type].elementwise:
@@ -151,7 +154,7 @@ def _broadcast(graph: Graph, shapes) -> None:
             graph.replace_node(name, node.replace(**fields))
 
 
-def _probe_shapes(graph: Graph):
+def _probe_shapes(graph: Graph) -> GraphShapes:
     from snnx.ir.shapes import infer_shapes
 
     probe = graph.copy()
@@ -160,7 +163,9 @@ def _probe_shapes(graph: Graph):
     return infer_shapes(probe)
 
 
-def _add(graph: Graph, name: str, layer: Any, params: Any, inputs: list[str], req) -> str:
+def _add(
+    graph: Graph, name: str, layer: Any, params: Any, inputs: list[str], req: Requirements
+) -> str:
     """Add the node of one Slax/Flax layer fed by ``inputs``; returns its name."""
     graph.add_node(name, _node(name, layer, params, req))
     for src in inputs:

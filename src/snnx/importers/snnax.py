@@ -245,7 +245,7 @@ class _Builder:
         return names
 
 
-def _shapes(layers, sources, external, in_shape) -> list[tuple[int, ...]]:
+def _shapes(layers: Any, sources: Any, external: Any, in_shape: Any) -> list[tuple[int, ...]]:
     """Each layer's output shape for one sample (stateless layers evaluated abstractly)."""
     import equinox as eqx
     import jax

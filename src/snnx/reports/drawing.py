@@ -22,6 +22,7 @@ import os
 
 import networkx as nx
 import numpy as np
+from numpy.typing import ArrayLike
 
 from snnx.atomic import atomic_path
 from snnx.errors import SnnxError
@@ -103,7 +104,7 @@ def _carried(graph: Graph, shapes: GraphShapes, name: str, port: str | None) -> 
     return {"shape": tuple(shapes[name].output), "delay": delay}
 
 
-def edge_label(shape: tuple[int, ...], delay=None, back: bool = False) -> str:
+def edge_label(shape: tuple[int, ...], delay: ArrayLike | None = None, back: bool = False) -> str:
     """What an edge carries, for its label.
 
     >>> edge_label((2, 34, 34)), edge_label((38,), back=True), edge_label((7,), delay=0.002)
@@ -153,7 +154,7 @@ def _render(
     groups: dict[str, list[str]],
     positions: dict[str, tuple[float, float]],
     back: set[tuple[str, str]],
-    path,
+    path: str | os.PathLike,
 ) -> None:
     import matplotlib
 

@@ -317,7 +317,7 @@ def rasters_section(result: Verification, figures: _Figures, samples: int) -> st
     return "\n".join(parts)
 
 
-def _raster(ax, ref: np.ndarray, chip: np.ndarray, trace: np.ndarray) -> None:
+def _raster(ax: Any, ref: np.ndarray, chip: np.ndarray, trace: np.ndarray) -> None:
     steps, neurons = np.nonzero(trace)
     ax.scatter(steps, neurons, s=6, marker="|", color="black")
     only_ref = np.nonzero((ref != 0) & (ref != chip))
@@ -339,10 +339,10 @@ class _Figures:
         self.folder, self.plt = folder, plt
         self.written: list[Path] = []
 
-    def new(self, **kwargs: Any):
+    def new(self, **kwargs: Any) -> Any:
         return self.plt.subplots(**kwargs)
 
-    def save(self, fig, name: str) -> str:
+    def save(self, fig: Any, name: str) -> str:
         fig.tight_layout()
         with atomic_path(self.folder / name) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
