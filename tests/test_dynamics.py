@@ -188,9 +188,11 @@ def test_no_coefficient_or_override_logic_outside_the_dynamics_module():
 
 
 def test_no_node_type_category_literal_outside_the_schema():
-    """A collection of two or more NIR type names is a category, which `snnx.ir.schema` owns;
-    the one exception is a support declaration (a module-level ``*SUPPORTED`` tuple: the types a
-    target or a peer's importer runs)."""
+    """A collection of two or more NIR type names is a category, which `snnx.ir.schema` owns,
+    whether written as a tuple, list or set or as the arguments of a call
+    (``graph.of_type("LIF", "CubaLIF")``); the exceptions are support declarations: a
+    module-level ``*SUPPORTED`` tuple (the types a target or a peer's importer runs) and the
+    simulator's ``register(...)`` of one op for several types."""
     types = set(SCHEMA) - {"NIRGraph"}
     offenders = []
     for path in SRC.rglob("*.py"):
@@ -205,11 +207,12 @@ def test_no_node_type_category_literal_outside_the_schema():
         }
         for node in ast.walk(tree):
             if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and id(node) not in declared:
-                names = [e.value for e in node.elts if isinstance(e, ast.Constant)]
-                if (
-                    len(names) >= 2
-                    and all(isinstance(n, str) for n in names)
-                    and set(names) <= types
-                ):
-                    offenders.append(f"{path.relative_to(SRC)}:{node.lineno}: {names}")
+                elements = node.elts
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", None) != "register":
+                elements = node.args
+            else:
+                continue
+            names = [e.value for e in elements if isinstance(e, ast.Constant)]
+            if len(names) >= 2 and all(isinstance(n, str) for n in names) and set(names) <= types:
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}: {names}")
     assert not offenders, offenders

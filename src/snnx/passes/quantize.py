@@ -203,7 +203,8 @@ def _state_limits(graph: Graph, ctx: PassContext, opts: dict) -> dict[str, np.nd
         return {}
     from snnx.sim import Simulator
 
-    neurons = graph.of_type("IF", "LIF", "CubaLIF", "LI", "CubaLI")
+    # every neuron but the pure integrator I, as this pass has always calibrated
+    neurons = [n for n in graph.of_type(*NEURONS) if graph.node(n).type != "I"]
     records = Simulator(graph, ctx.semantics, record=neurons)(calibration).records
     top = 2 ** (opts["state_bits"] - 1) - 1
     limits = {}
