@@ -137,7 +137,12 @@ class Graph:
         return payload
 
     def subgraph(self, name: str) -> Graph:
-        """The subgraph called ``name``; a `GraphError` if it is a primitive."""
+        """The subgraph called ``name``; a `GraphError` if it is a primitive.
+
+        >>> inner = Graph.sequential({"in": Node("Input", shape=[2]), "out": Node("Output", shape=[2])})
+        >>> Graph({"sub": inner}).subgraph("sub") is inner
+        True
+        """
         payload = self[name]
         if not isinstance(payload, Graph):
             raise GraphError(f"a {payload.type} where a subgraph is needed", node=name)
@@ -146,7 +151,11 @@ class Graph:
     @property
     def primitives(self) -> dict[str, Node]:
         """Node name -> primitive, for a graph without subgraphs (`flatten`'s); a `GraphError`
-        naming the first subgraph otherwise."""
+        naming the first subgraph otherwise.
+
+        >>> list(Graph.sequential({"in": Node("Input", shape=[2]), "out": Node("Output", shape=[2])}).primitives)
+        ['in', 'out']
+        """
         return {name: self.node(name) for name in self.nx.nodes}
 
     def __contains__(self, name: object) -> bool:
