@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from snnx.ir.graph import Graph
-from snnx.semantics import Semantics
+if TYPE_CHECKING:
+    from snnx.ir.graph import Graph
+    from snnx.semantics import Semantics
 
 
 def add_semantics_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:

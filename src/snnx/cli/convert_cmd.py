@@ -17,10 +17,12 @@ why). Nothing is written on failure."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from snnx.ir.graph import Graph
-from snnx.semantics import Semantics
+if TYPE_CHECKING:
+    from snnx.ir.graph import Graph
+    from snnx.semantics import Semantics
+
 
 ORDER = 40
 HELP = "convert between .nir, PyTorch (TorchScript) and Equinox models"

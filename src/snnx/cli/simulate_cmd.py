@@ -18,11 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snnx.cli.common import add_semantics_arguments, semantics_from
 from snnx.cli.scale import add_scale_arguments, start_processes
-from snnx.ir.graph import Graph
+
+if TYPE_CHECKING:
+    from snnx.ir.graph import Graph
+
 
 ORDER = 30
 HELP = "simulate a .nir graph on given or random inputs"
