@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from snnx.ir.graph import Graph
-    from snnx.semantics import Semantics
 
 
 ORDER = 40
@@ -207,6 +206,7 @@ def _from_slax(args: argparse.Namespace) -> Graph:
 
 
 def _semantics(graph: Graph, args: argparse.Namespace) -> Graph:
+    from snnx.semantics import Semantics
 
     if graph.semantics is None:
         semantics = Semantics.profile(args.profile or "nir-reference")
