@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.common import add_semantics_arguments, provenance_lines, resolution_from
 from snnx.cli.scale import add_scale_arguments, start_processes
 
 ORDER = 30
@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if suffix != ".npz" and suffix not in nirdata.SUFFIXES:
         raise SnnxError(f"-o {args.output}: write .npz or NIRData ({', '.join(nirdata.SUFFIXES)})")
     graph = read(args.file)
-    semantics = semantics_from(graph, args)
+    resolution = resolution_from(graph, args)
+    semantics = resolution.semantics
     sim = Simulator(
         graph,
         semantics,
@@ -112,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         f"simulated {steps} steps x {np.shape(next(iter(inputs.values())))[1]} samples "
         f"({semantics.describe()})"
     )
+    print("\n".join(provenance_lines(resolution)))
     for name, values in result.outputs.items():
         print(f"  {name}: shape {values.shape}, total {values.sum():g}")
     print(f"wrote {args.output} ({', '.join(arrays)})")
