@@ -189,6 +189,15 @@ def resolve(
         source, why = sources[key]
         if source == "profile" or (source == "file" and why.endswith(_V_RESET)):
             notes.append(f"profile {profile}: {key}={_shown(values[key])}, but {advice}")
+    if profile == "snntorch" and graph.semantics is None:
+        biased = _recurrent_biases(graph)
+        if biased:
+            notes.append(
+                f"profile snntorch: the recurrent Affine {', '.join(biased)} has a bias, which "
+                "snnTorch adds from the first step (V(0) = bias) while a NIR back edge carries "
+                "nothing in it; the first steps differ from the native model (snnx convert moves "
+                "the bias onto its own node)"
+            )
     name = profile or (graph.semantics.profile_name if graph.semantics else None)
     semantics = _build(values, name or ("nir-reference" if not facts else None))
     if warn:
@@ -199,6 +208,24 @@ def resolve(
         for k in sorted(values, key=_order)
     }
     return Resolution(semantics, table, tuple(notes))
+
+
+def _recurrent_biases(graph: Graph, prefix: str = "") -> list[str]:
+    """Affine nodes with a non-zero bias inside a recurrent loop, at any depth."""
+    import numpy as np
+
+    found = [
+        f"{prefix}{name}"
+        for group in graph.recurrent_groups()
+        for name in group
+        if isinstance(graph[name], Node)
+        and graph[name].type == "Affine"
+        and np.any(np.asarray(graph[name].fields["bias"]))
+    ]
+    for name in graph.flow_order():
+        if isinstance(graph[name], Graph):
+            found += _recurrent_biases(graph[name], f"{prefix}{name}.")
+    return found
 
 
 def _flat(semantics: Semantics) -> dict[str, Any]:
