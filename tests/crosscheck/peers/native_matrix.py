@@ -222,3 +222,44 @@ def main(folder: str) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else ".")
+
+
+def braille_native(path: str, recurrent_bias: bool, delay: bool = True) -> torch.nn.Module:
+    """The NIR paper's Braille graph (fc1 -> recurrent CubaLIF -> fc2 -> CubaLIF) built natively
+    in snnTorch (``RSynaptic``/``Synaptic``, ``reset_mechanism="subtract"``): decays
+    ``1 - dt/tau`` at dt = 1e-4 (its gains r dt/tau_mem and w_in dt/tau_syn are 1), the file's
+    weights; the recurrent bias kept or zeroed."""
+    import snntorch as snn
+
+    graph = snnx.read(path)
+
+    def field(node: str, key: str) -> np.ndarray:
+        return np.asarray(graph[node].fields[key], np.float64)
+
+    def linear(node: str) -> torch.nn.Linear:
+        weight = np.asarray(graph[node].fields["weight"], np.float32)
+        layer = torch.nn.Linear(weight.shape[1], weight.shape[0])
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(weight))
+            layer.bias.copy_(torch.from_numpy(np.asarray(graph[node].fields["bias"], np.float32)))
+        return layer
+
+    def knobs(node: str) -> dict:
+        return dict(
+            alpha=torch.tensor(1 - 1e-4 / field(node, "tau_syn"), dtype=torch.float32),
+            beta=torch.tensor(1 - 1e-4 / field(node, "tau_mem"), dtype=torch.float32),
+            threshold=torch.tensor(field(node, "v_threshold"), dtype=torch.float32),
+            init_hidden=True,
+            reset_mechanism="subtract",
+            reset_delay=delay,
+        )
+
+    hidden = len(field("lif1.lif", "tau_mem"))
+    recurrent = snn.RSynaptic(linear_features=hidden, **knobs("lif1.lif"))
+    rec = linear("lif1.w_rec")
+    with torch.no_grad():
+        recurrent.recurrent.weight.copy_(rec.weight)
+        recurrent.recurrent.bias.copy_(rec.bias if recurrent_bias else torch.zeros(hidden))
+    return torch.nn.Sequential(
+        linear("fc1"), recurrent, linear("fc2"), snn.Synaptic(**knobs("lif2"))
+    )

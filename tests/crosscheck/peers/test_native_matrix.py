@@ -5,8 +5,12 @@ one `snnx convert` writes. No cell may differ without snnx having said why at im
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from native_matrix import snntorch_rows
+
+import snnx
+from snnx.provenance import resolve
 
 pytest.importorskip("snntorch")
 
@@ -56,3 +60,40 @@ def test_what_the_exporter_loses_is_set_back_by_hand():
         quirk = row["reset"] == "subtract" and not row["reset_delay"]
         if not (inexpressible or quirk):
             assert entry["with_set"]["differ"] == 0, row
+
+
+def test_braille_runs_natively_under_the_snntorch_profile(nir_paper):
+    """The issue's headline: the paper's Braille graph (nir 0.2.0, no v_reset: subtractive reset
+    implied) run natively in snnTorch (RSynaptic/Synaptic, subtract, reset_delay=True) against
+    snnx under --profile snntorch on the file itself. With the recurrent bias zeroed in both,
+    every spike is equal; with the file's bias, snnTorch adds it from the first step (V(0) =
+    bias), which snnx warns about, and `snnx convert` of the native model is exact."""
+    import warnings
+
+    from native_matrix import braille_native, run_snntorch
+
+    from snnx.errors import SnnxWarning
+    from snnx.sim import simulate
+
+    path = str(nir_paper / "braille_noDelay_bias_zero.nir")
+    x = (np.random.default_rng(0).random((256, 64, 12)) < 0.2).astype(np.float32)
+    graph = snnx.read(path)
+    unbiased = snnx.read(path)
+    unbiased["lif1.w_rec"].fields["bias"] = np.zeros(38, np.float32)
+    want = run_snntorch(braille_native(path, recurrent_bias=False), x)
+    r = resolve(unbiased, "snntorch", warn=False)
+    assert r.semantics.reset == "subtract" and r.sources["reset"]["source"] == "file"
+    got = np.asarray(simulate(unbiased, x, r.semantics).outputs["output"])
+    assert want.sum() > 10_000 and np.array_equal(got, want)
+
+    native = braille_native(path, recurrent_bias=True)
+    want = run_snntorch(native, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converted = snnx.from_torch(native, shape=(12,))
+    got = np.asarray(
+        simulate(converted, x, resolve(converted, "snntorch").semantics).outputs["output"]
+    )
+    assert np.array_equal(got.reshape(want.shape), want)
+    with pytest.warns(SnnxWarning, match="recurrent Affine lif1.w_rec has a bias"):
+        resolve(graph, "snntorch")
