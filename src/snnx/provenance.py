@@ -214,17 +214,15 @@ def _recurrent_biases(graph: Graph, prefix: str = "") -> list[str]:
     """Affine nodes with a non-zero bias inside a recurrent loop, at any depth."""
     import numpy as np
 
-    found = [
-        f"{prefix}{name}"
-        for group in graph.recurrent_groups()
-        for name in group
-        if isinstance(graph[name], Node)
-        and graph[name].type == "Affine"
-        and np.any(np.asarray(graph[name].fields["bias"]))
-    ]
+    found = []
+    for name in (n for group in graph.recurrent_groups() for n in group):
+        node = graph[name]
+        if isinstance(node, Node) and node.type == "Affine" and np.any(node.fields["bias"]):
+            found.append(f"{prefix}{name}")
     for name in graph.flow_order():
-        if isinstance(graph[name], Graph):
-            found += _recurrent_biases(graph[name], f"{prefix}{name}.")
+        inner = graph[name]
+        if isinstance(inner, Graph):
+            found += _recurrent_biases(inner, f"{prefix}{name}.")
     return found
 
 
