@@ -116,3 +116,18 @@ def test_commands_print_each_knob_with_its_source(nir_paper, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "reset           = zero  (flag: --set reset=zero)" in captured.out
     assert captured.err.count("warning: reset=zero (--set) contradicts the file") == 1
+
+
+def test_verify_reports_the_sources(nir_paper, tmp_path, capsys):
+    path = str(nir_paper / BRAILLE)
+    argv = ["verify", path, "--target", "loihi", "--profile", "snntorch-nir", "--random", "2"]
+    argv += ["--steps", "10", "--json", "--report", str(tmp_path / "report")]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["provenance"]["reset"] == {
+        "value": "zero",
+        "source": "profile",
+        "why": "snntorch-nir's importer",
+    }
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "<th>why</th>" in page and "snntorch-nir&#x27;s importer" in page
