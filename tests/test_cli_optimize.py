@@ -32,7 +32,7 @@ def test_o1_fuses_and_logs(tmp_path, capsys):
                 path,
                 "-O1",
                 "--profile",
-                "snntorch",
+                "snntorch-nir",
                 "--check-equivalence",
                 "-o",
                 str(tmp_path / "o.nir"),
@@ -45,7 +45,7 @@ def test_o1_fuses_and_logs(tmp_path, capsys):
     assert "spike agreement 1.0" in out
     result = snnx.read(tmp_path / "o.nir")
     np.testing.assert_allclose(result["a"].weight, np.full((2, 3), 2.0))
-    assert result.semantics.profile_name == "snntorch"
+    assert result.semantics.profile_name == "snntorch-nir"
 
 
 def test_named_passes_with_options(tmp_path, capsys):

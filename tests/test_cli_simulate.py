@@ -19,7 +19,7 @@ def test_lif_trace_through_the_command(nir_paper, tmp_path, capsys):
         "--input",
         str(tmp_path / "x.npy"),
         "--profile",
-        "norse",
+        "norse-nir",
         "--dt",
         "1e-4",
         "--record",
@@ -35,7 +35,7 @@ def test_lif_trace_through_the_command(nir_paper, tmp_path, capsys):
     assert np.nonzero(saved["output"].reshape(-1))[0].tolist() == [460, 510, 710, 760]
     np.testing.assert_allclose(saved["1.v"].reshape(-1), data[:, 1], atol=1e-6)
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
-    assert "norse: dt=0.0001 s" in capsys.readouterr().out
+    assert "norse-nir: dt=0.0001 s" in capsys.readouterr().out
 
 
 def test_random_inputs_are_seeded(nir_paper, tmp_path):
@@ -54,7 +54,7 @@ def test_random_inputs_are_seeded(nir_paper, tmp_path):
             "--seed",
             "7",
             "--profile",
-            "snntorch",
+            "snntorch-nir",
             "-o",
             str(tmp_path / f"{name}.npz"),
         ]

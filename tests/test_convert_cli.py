@@ -40,10 +40,10 @@ def test_torch_factory_with_weights_to_nir_and_on(tmp_path, factory, capsys):
     torch.save(weights, tmp_path / "w.pt")
     nir_path = tmp_path / "m.nir"
     argv = ["convert", "--torch", f"{factory}:net", "--weights", str(tmp_path / "w.pt")]
-    assert main([*argv, "--shape", "1,4,4", "--profile", "snntorch", "-o", str(nir_path)]) == 0
+    assert main([*argv, "--shape", "1,4,4", "--profile", "snntorch-nir", "-o", str(nir_path)]) == 0
     graph = snnx.read(nir_path)
     assert np.array_equal(graph["2"].weight, weights["2.weight"].numpy())
-    assert graph.semantics.profile_name == "snntorch"
+    assert graph.semantics.profile_name == "snntorch-nir"
     assert main(["convert", str(nir_path), "-o", str(tmp_path / "m.pt")]) == 0
     assert main(["convert", str(nir_path), "-o", str(tmp_path / "m.eqx")]) == 0
     x = np.random.default_rng(0).normal(size=(3, 2, 1, 4, 4)).astype(np.float32)
@@ -54,7 +54,7 @@ def test_torch_factory_with_weights_to_nir_and_on(tmp_path, factory, capsys):
 
 def test_profile_re_expresses_a_file_that_has_semantics(tmp_path):
     graph = snnx.read(snnx.example_path("braille"))
-    graph.semantics = snnx.Semantics.profile("snntorch")
+    graph.semantics = snnx.Semantics.profile("snntorch-nir")
     snnx.write(graph, tmp_path / "a.nir")
     assert (
         main(["convert", str(tmp_path / "a.nir"), "-o", str(tmp_path / "b.nir"), "--dt", "1e-3"])

@@ -84,8 +84,8 @@ def test_to_equinox_matches_the_simulator_jits_grads_and_chunks():
     step) against the reference simulator; and it has gradients."""
     graph = snnx.read(snnx.example_path("braille"))
     x = spikes(2, (30, 2, 12))
-    ref = simulate(graph, x, "snntorch").outputs["output"]
-    net = to_equinox(graph, "snntorch")
+    ref = simulate(graph, x, "snntorch-nir").outputs["output"]
+    net = to_equinox(graph, "snntorch-nir")
     ys, _ = eqx.filter_jit(net)(x)
     assert np.array_equal(np.asarray(ys), ref)
     first, state = net(x[:11], net.init_state(2))
@@ -114,9 +114,9 @@ def test_saved_equinox_model_loads_back(tmp_path):
 @pytest.mark.parametrize(
     ("source", "target"),
     [
-        ("snntorch", snnx.Semantics.profile("snntorch", dt=1e-3)),
+        ("snntorch-nir", snnx.Semantics.profile("snntorch-nir", dt=1e-3)),
         ("spikingjelly", snnx.Semantics.profile("spikingjelly", dt=5e-5)),
-        ("snntorch", snnx.Semantics.profile("norse", dt=1e-4)),
+        ("snntorch-nir", snnx.Semantics.profile("norse", dt=1e-4)),
         ("sinabs", snnx.Semantics.profile("sinabs", dt=1.0).replace(overrides={})),
     ],
 )
@@ -146,7 +146,7 @@ def test_express_as_a_pass_is_checked_under_the_semantics_it_stores():
     moved, records = snnx.optimize(
         graph,
         ["express"],
-        semantics=snnx.Semantics.profile("snntorch"),
+        semantics=snnx.Semantics.profile("snntorch-nir"),
         options={"target": "norse"},
         check_equivalence=True,
         steps=40,
@@ -157,7 +157,7 @@ def test_express_as_a_pass_is_checked_under_the_semantics_it_stores():
 
 def test_express_refuses_what_the_target_cannot_do():
     graph = snnx.read(snnx.example_path("braille"))
-    graph.semantics = snnx.Semantics.profile("snntorch", reset="subtract")
+    graph.semantics = snnx.Semantics.profile("snntorch-nir", reset="subtract")
     with pytest.raises(ConversionError, match=r"node 'lif1\.lif'.*reset"):
         express(graph, "norse")
 

@@ -16,7 +16,7 @@ from snnx.exporters.torch import to_torchscript
 from snnx.ir import Graph, Node
 from snnx.sim import simulate
 
-PROFILES = ["nir-reference", "snntorch", "norse", "spyx", "sinabs", "rockpool"]
+PROFILES = ["nir-reference", "snntorch-nir", "norse", "spyx", "sinabs", "rockpool"]
 
 
 def spikes(seed: int, shape, p: float = 0.3) -> np.ndarray:
@@ -130,7 +130,7 @@ def test_to_torch_runs_every_node_type_like_the_simulator(profile):
 
 def test_to_torch_steps_chunks_and_trains():
     graph = snnx.read(snnx.example_path("braille"))
-    net = to_torch(graph, "snntorch")
+    net = to_torch(graph, "snntorch-nir")
     x = torch.from_numpy(spikes(1, (20, 2, 12)))
     whole, _ = net(x)
     first, state = net(x[:7])
@@ -185,5 +185,5 @@ def test_recurrent_graph_runs_in_torch():
     )
     x = spikes(4, (30, 2, 2), 0.5)
     with torch.no_grad():
-        out, _ = to_torch(graph, "snntorch")(torch.from_numpy(x))
-    assert np.array_equal(out.numpy(), simulate(graph, x, "snntorch").outputs["output"])
+        out, _ = to_torch(graph, "snntorch-nir")(torch.from_numpy(x))
+    assert np.array_equal(out.numpy(), simulate(graph, x, "snntorch-nir").outputs["output"])

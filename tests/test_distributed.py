@@ -58,7 +58,7 @@ def braille(nir_paper) -> str:
 
 
 def test_verify_streamed_over_devices_and_processes_matches_one_device(braille):
-    argv = ["verify", braille, "--target", "loihi", "--profile", "snntorch", "--json"]
+    argv = ["verify", braille, "--target", "loihi", "--profile", "snntorch-nir", "--json"]
     argv += ["--random", "22", "--steps", "40", "--rate", "0.2"]
     (whole,) = snnx(argv)
     (four,) = snnx([*argv, "--batch-size", "6"], devices=4)  # batches of 6 padded to 8
@@ -74,7 +74,7 @@ def test_verify_streamed_over_devices_and_processes_matches_one_device(braille):
 def test_simulate_streamed_over_devices_and_processes_matches_one_device(braille, tmp_path):
     x = (np.random.default_rng(3).uniform(size=(30, 10, 12)) < 0.3).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
-    argv = ["simulate", braille, "--input", str(tmp_path / "x.npy"), "--profile", "snntorch"]
+    argv = ["simulate", braille, "--input", str(tmp_path / "x.npy"), "--profile", "snntorch-nir"]
     argv += ["--record", "lif1.lif"]
     snnx([*argv, "-o", str(tmp_path / "one.npz")])
     snnx([*argv, "-o", str(tmp_path / "four.npz"), "--batch-size", "3"], devices=4)

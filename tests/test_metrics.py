@@ -126,7 +126,7 @@ def test_verify_reports_the_metrics(tmp_path):
     """`snnx verify --json` carries the metrics and the published estimates with their sources;
     the terminal report names them."""
     command = [sys.executable, "-m", "snnx", "verify", str(example_path("braille"))]
-    command += ["--target", "loihi", "--profile", "snntorch", "--random", "4", "--steps", "30"]
+    command += ["--target", "loihi", "--profile", "snntorch-nir", "--random", "4", "--steps", "30"]
     report = json.loads(subprocess.run([*command, "--json"], capture_output=True, text=True).stdout)
     metrics = report["metrics"]
     assert metrics["connection_weights"] > 0 and 0 < metrics["activation_sparsity"] < 1

@@ -152,7 +152,7 @@ def test_simulate_writes_nirdata_that_runs_again(tmp_path):
     """``simulate -o out.h5`` holds the inputs, the outputs (as spikes, bool) and the records;
     the npz written from the same run holds the same outputs; ``--input out.h5`` reproduces
     them, and ``verify --input`` reads the file too."""
-    common = ["--profile", "snntorch", "--record", "lif1.lif"]
+    common = ["--profile", "snntorch-nir", "--record", "lif1.lif"]
     first = tmp_path / "a.h5"
     done = snnx_cli("simulate", str(BRAILLE), "--random-input", "0.3", "--steps", "40",
                     "--batch", "3", *common, "-o", str(first))  # fmt: skip

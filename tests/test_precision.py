@@ -138,7 +138,7 @@ def test_spike_trains_come_back_compact_with_the_device_values(nir_paper):
     """Two snnx paths: the numpy call (compact) against `Simulator.run` (float32)."""
     braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
     x = (np.random.default_rng(1).uniform(size=(40, 3, 12)) < 0.3).astype(np.float32)
-    for semantics, dtype in (("snntorch", bool), (Semantics(max_spikes=31), np.uint8)):
+    for semantics, dtype in (("snntorch-nir", bool), (Semantics(max_spikes=31), np.uint8)):
         sim = Simulator(braille, semantics, record=["lif2"])
         result = sim(x)
         outputs, records = sim.run(x)

@@ -15,7 +15,7 @@ from snnx.finetune import finetune
 from snnx.passes import optimize
 from snnx.sim import Simulator, simulate
 
-SNNTORCH = snnx.Semantics.profile("snntorch")
+SNNTORCH = snnx.Semantics.profile("snntorch-nir")
 
 
 @pytest.fixture

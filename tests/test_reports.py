@@ -20,7 +20,7 @@ from snnx.verification import verify
 def result():
     graph = snnx.read(example_path("braille"))
     x = (np.random.default_rng(0).random((40, 5, 12)) < 0.2).astype(np.float32)
-    return verify(graph, get_target("loihi"), x, "snntorch")
+    return verify(graph, get_target("loihi"), x, "snntorch-nir")
 
 
 def test_page_sections_and_figures(result, tmp_path):

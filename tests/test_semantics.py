@@ -13,11 +13,16 @@ def test_profiles_cover_the_frameworks():
     assert set(PROFILES) == {
         "nir-reference",
         "snntorch",
+        "snntorch-nir",
         "norse",
+        "norse-nir",
         "spyx",
+        "spyx-nir",
         "rockpool",
         "sinabs",
+        "sinabs-nir",
         "spikingjelly",
+        "spikingjelly-nir",
         "lava",
     }
     for name, semantics in PROFILES.items():

@@ -13,10 +13,10 @@ from snnx.sim import Simulator
 assert jax.device_count() == 4, jax.devices()
 graph = snnx.read({path!r})
 x = (np.random.default_rng(0).uniform(size=(80, 8, 12)) < 0.3).astype(np.float32)
-split = Simulator(graph, "snntorch", shard=True, record=["lif1.lif"])
+split = Simulator(graph, "snntorch-nir", shard=True, record=["lif1.lif"])
 outputs, records = split.run(x)
 assert len(outputs["output"].sharding.device_set) == 4
-whole = Simulator(graph, "snntorch", record=["lif1.lif"])(x)
+whole = Simulator(graph, "snntorch-nir", record=["lif1.lif"])(x)
 np.testing.assert_array_equal(np.asarray(outputs["output"]), whole.outputs["output"])
 np.testing.assert_allclose(np.asarray(records["lif1.lif.v"]), whole.records["lif1.lif.v"], rtol=1e-6, atol=1e-6)
 assert whole.outputs["output"].sum() > 0

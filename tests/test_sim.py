@@ -333,7 +333,7 @@ def test_every_node_type_runs_and_is_batched():
 
 def test_records_states_of_named_nodes(nir_paper):
     braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
-    result = simulate(braille, np.zeros((4, 2, 12)), "snntorch", record=["lif1.lif", "fc1"])
+    result = simulate(braille, np.zeros((4, 2, 12)), "snntorch-nir", record=["lif1.lif", "fc1"])
     assert sorted(result.records) == ["fc1.out", "lif1.lif.i", "lif1.lif.out", "lif1.lif.v"]
     assert result.records["lif1.lif.v"].shape == (4, 2, 38)
     np.testing.assert_allclose(
@@ -388,8 +388,8 @@ def test_half_precision_computes_in_half(nir_paper):
     Braille the spikes still mostly agree with float32."""
     braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
     x = (np.random.default_rng(5).uniform(size=(100, 8, 12)) < 0.2).astype(np.float32)
-    half = simulate(braille, x, "snntorch", dtype="float16", record=["lif1.lif"])
-    full = simulate(braille, x, "snntorch", record=["lif1.lif"])
+    half = simulate(braille, x, "snntorch-nir", dtype="float16", record=["lif1.lif"])
+    full = simulate(braille, x, "snntorch-nir", record=["lif1.lif"])
     assert (
         half.records["lif1.lif.v"].dtype == np.float16
         and full.records["lif1.lif.v"].dtype == np.float32
@@ -452,7 +452,7 @@ def test_chunked_runs_carry_state_and_give_the_whole_run(nir_paper):
     """Consistency check of two snnx paths: a run in chunks of 7 steps, the state carried,
     gives what one whole run gives."""
     braille = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
-    sim = Simulator(braille, "snntorch", record=["lif1.lif"])
+    sim = Simulator(braille, "snntorch-nir", record=["lif1.lif"])
     x = (np.random.default_rng(4).uniform(size=(50, 3, 12)) < 0.3).astype(np.float32)
     whole, done = sim(x), []
     pieces = sim(x, chunk=7, progress=done.append)

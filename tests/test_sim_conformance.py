@@ -39,7 +39,7 @@ def run(nir_paper, graph, profile, x, **changes):
     [
         ("norse", "lif_norse", "norse", 1.0, 1.0, [460, 510, 710, 760]),
         # snnTorch keeps its state divided by r dt / tau (25 x the NIR voltage here).
-        ("snntorch", "lif_norse", "snntorch", 1.0, 1 / GAIN, [460, 510, 710, 760]),
+        ("snntorch", "lif_norse", "snntorch-nir", 1.0, 1 / GAIN, [460, 510, 710, 760]),
         ("spyx", "lif_norse", "spyx", GAIN, 1.0, [461, 511, 711, 761]),
         ("rockpool", "lif_rockpool", "rockpool", 1.0, 1.0, [450, 500, 710, 760]),
     ],
@@ -86,5 +86,5 @@ def test_norse_default_dt_fires_on_every_pulse(nir_paper):
     """Norse imports with dt = 1e-3 unless told: dt/tau = 0.4 and every one of the 34 pulses fires."""
     x = trace(nir_paper, "norse")[0]
     graph = snnx.read(nir_paper / "lif_norse.nir")
-    spikes = simulate(graph, x.reshape(-1, 1, 1), "norse").outputs["output"].reshape(-1)
+    spikes = simulate(graph, x.reshape(-1, 1, 1), "norse-nir").outputs["output"].reshape(-1)
     assert np.nonzero(spikes)[0].tolist() == np.nonzero(x)[0].tolist()

@@ -22,7 +22,7 @@ def test_the_target_is_listed(capsys):
 
 def test_compile_writes_a_netx_file_the_lowered_graph_and_resources(tmp_path, capsys):
     out = tmp_path / "braille"
-    argv = ["compile", BRAILLE, "--target", "loihi", "--profile", "snntorch", "-o", str(out)]
+    argv = ["compile", BRAILLE, "--target", "loihi", "--profile", "snntorch-nir", "-o", str(out)]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "estimated_cores" in printed and "bias line" in printed
@@ -50,14 +50,14 @@ def test_compile_writes_a_netx_file_the_lowered_graph_and_resources(tmp_path, ca
     report = json.loads((out / "resources.json").read_text())
     assert report["neurons"] == 46 and report["layers"] == 2 and report["bias_line"] is True
     assert report["per_layer"][0]["synapses"] == int(np.count_nonzero(weights))
-    assert snnx.read(out / "lowered.nir").semantics.profile_name == "snntorch"
+    assert snnx.read(out / "lowered.nir").semantics.profile_name == "snntorch-nir"
     assert not list(out.glob(".*.tmp"))
 
 
 def test_the_file_reads_back_into_the_same_program(tmp_path):
     from snnx.targets import get_target
 
-    lowered = get_target("loihi").lower(snnx.read(BRAILLE), snnx.Semantics.profile("snntorch"))
+    lowered = get_target("loihi").lower(snnx.read(BRAILLE), snnx.Semantics.profile("snntorch-nir"))
     artifact.write(lowered.program, tmp_path / "model.net")
     back = artifact.read(tmp_path / "model.net")
     assert back.input_shape == lowered.program.input_shape and back.bias_channel
@@ -83,7 +83,7 @@ def test_verify_runs_through_the_framework(capsys):
         "--target",
         "loihi",
         "--profile",
-        "snntorch",
+        "snntorch-nir",
         "--random",
         "8",
         "--steps",

@@ -188,7 +188,9 @@ def test_unit_area_spikes_scale_the_weights():
 
 
 def test_braille_maps_to_cuba_with_its_rounded_decays():
-    lowered = LOIHI.lower(snnx.read(snnx.example_path("braille")), Semantics.profile("snntorch"))
+    lowered = LOIHI.lower(
+        snnx.read(snnx.example_path("braille")), Semantics.profile("snntorch-nir")
+    )
     first, second = lowered.program.layers
     # lif1: Euler current keeps 1 - dt/tau_syn = 0.55, voltage 1 - dt/tau_mem = 0.9
     assert (first.kind, first.i_decay, first.v_decay) == ("dense_rec", 1843, 410)
@@ -201,14 +203,14 @@ def test_braille_maps_to_cuba_with_its_rounded_decays():
 def test_braille_keeps_its_classes_when_inputs_are_busy():
     graph = snnx.read(snnx.example_path("braille"))
     rng = np.random.default_rng(0)
-    result = verify(graph, LOIHI, spikes(rng, 256, 64, 12, rate=0.2), "snntorch")
+    result = verify(graph, LOIHI, spikes(rng, 256, 64, 12, rate=0.2), "snntorch-nir")
     assert result.class_agreement >= 0.95
     assert result.layers[0].count_correlation > 0.95
 
 
 def test_the_conformance_lif_fires_when_the_paper_says(nir_paper):
     graph = snnx.read(nir_paper / "lif_norse.nir")
-    lowered = LOIHI.lower(graph, Semantics.profile("snntorch"))
+    lowered = LOIHI.lower(graph, Semantics.profile("snntorch-nir"))
     column = np.loadtxt(nir_paper / "lif_norse.csv", delimiter=",")[:, 0]
     out = LOIHI.run(lowered, column.reshape(-1, 1, 1))
     layer = lowered.layers[0]

@@ -232,7 +232,7 @@ def test_spec_separates_documented_facts_from_snnx_choices():
 
 
 def test_run_refuses_more_steps_than_the_limit(nir_paper):
-    lowered = LYNXI.lower(snnx.read(nir_paper / BRAILLE), snnx.Semantics.profile("snntorch"))
+    lowered = LYNXI.lower(snnx.read(nir_paper / BRAILLE), snnx.Semantics.profile("snntorch-nir"))
     with pytest.raises(SnnxError, match=f"{MAX_STEPS + 1} time steps exceed"):
         LYNXI.run(lowered, np.zeros((MAX_STEPS + 1, 1, 12), np.float32))
 
@@ -268,7 +268,7 @@ def test_float16_rounding_is_ieee_nearest_even():
     ("graph", "profile", "scale", "csv", "steps"),
     [
         ("lif_norse", "norse", 1.0, "norse", [460, 510, 710, 760]),
-        ("lif_norse", "snntorch", 1.0, "snntorch", [460, 510, 710, 760]),
+        ("lif_norse", "snntorch-nir", 1.0, "snntorch", [460, 510, 710, 760]),
         ("lif_norse", "nir-reference", 1.0, "exact", [460, 510, 710, 760]),
         ("lif_norse", "spyx", 1e-4 / 2.5e-3, "spyx", [461, 511, 711, 761]),
         ("lif_rockpool", "rockpool", 1.0, "rockpool", [450, 500, 710, 760]),
@@ -290,7 +290,7 @@ def test_braille_float16_through_verify(nir_paper):
     """The framework's verification: every layer compared step by step with the float32
     reference, class agreement over the output."""
     braille = snnx.read(nir_paper / BRAILLE)
-    result = verify(braille, LYNXI, spikes((120, 16, 12), 0.2, seed=4), "snntorch")
+    result = verify(braille, LYNXI, spikes((120, 16, 12), 0.2, seed=4), "snntorch-nir")
     first, out = result.layers
     assert (first.node, out.node, first.latency) == ("lif1.lif", "lif2", 0)
     assert first.exact > 0.999 and out.exact > 0.95 and out.count_correlation > 0.99
@@ -351,7 +351,7 @@ def test_description_reads_back_and_weights_lie_where_it_says(nir_paper, tmp_pat
 
 def test_description_errors_name_the_file(tmp_path, nir_paper):
     lowered = LYNXI.lower(
-        snnx.read(nir_paper / BRAILLE), snnx.Semantics.profile("snntorch"), steps=3
+        snnx.read(nir_paper / BRAILLE), snnx.Semantics.profile("snntorch-nir"), steps=3
     )
     artifact.write(lowered.program, tmp_path, module=False)
     with open(tmp_path / "weights.bin", "ab") as f:

@@ -73,7 +73,7 @@ def test_torch_and_jax_float16_agree_bit_for_bit(make, shape, rate, semantics):
 @pytest.mark.parametrize(
     ("name", "profile", "steps", "batch", "rate"),
     [
-        (BRAILLE, "snntorch", 64, 4, 0.3),
+        (BRAILLE, "snntorch-nir", 64, 4, 0.3),
         (CNN, "sinabs", 12, 2, 0.15),
         (CNN, "norse", 12, 2, 0.3),
     ],
@@ -140,7 +140,7 @@ def test_compile_and_verify_commands(nir_paper, tmp_path, capsys):
     lowered graph and the resources; the module it wrote gives the numerics' output; `snnx
     verify --target lynxi` reports every layer against the float32 reference."""
     path = str(nir_paper / BRAILLE)
-    argv = ["compile", path, "--target", "lynxi", "--profile", "snntorch", "-o", str(tmp_path)]
+    argv = ["compile", path, "--target", "lynxi", "--profile", "snntorch-nir", "-o", str(tmp_path)]
     assert main(argv) == 0
     assert {p.name for p in tmp_path.iterdir()} == {
         "model.pt",
@@ -153,13 +153,13 @@ def test_compile_and_verify_commands(nir_paper, tmp_path, capsys):
     resources = json.loads((tmp_path / "resources.json").read_text())
     assert resources["neurons"] == 45 and resources["synapses"] == 12 * 38 + 38 * 38 + 38 * 7
     loaded = torch.jit.load(str(tmp_path / "model.pt"))
-    lowered = LYNXI.lower(snnx.read(path), snnx.Semantics.profile("snntorch"))
+    lowered = LYNXI.lower(snnx.read(path), snnx.Semantics.profile("snntorch-nir"))
     x = spikes((lowered.program.steps, 1, 12), 0.3, seed=9)
     with torch.no_grad():
         out = loaded(folded(x)).float().numpy()
     np.testing.assert_array_equal(out.reshape(-1, 1, 7), run(lowered.program, x)["lif2"])
     capsys.readouterr()
-    argv = ["verify", path, "--target", "lynxi", "--profile", "snntorch", "--random", "8"]
+    argv = ["verify", path, "--target", "lynxi", "--profile", "snntorch-nir", "--random", "8"]
     assert main([*argv, "--steps", "60", "--rate", "0.3", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [a["layer"] for a in report["layers"]] == ["lif1.lif", "lif2"]

@@ -208,7 +208,7 @@ def test_li_filters_become_the_second_synaptic_state():
 
 @pytest.mark.parametrize("target", ["xylo", "xylo-imu"])
 def test_braille_lowers_onto_both_chips(braille, target):
-    lowered = get_target(target).lower(braille, snnx.Semantics.profile("snntorch"))
+    lowered = get_target(target).lower(braille, snnx.Semantics.profile("snntorch-nir"))
     assert [(m.node, m.size, m.latency) for m in lowered.layers] == [
         ("lif1.lif", 38, 0),
         ("lif2", 7, 1),
@@ -228,7 +228,7 @@ def test_braille_lowers_onto_both_chips(braille, target):
 
 def test_braille_verifies_through_the_command(braille, nir_paper, capsys):
     path = str(nir_paper / "braille_noDelay_bias_zero.nir")
-    argv = ["verify", path, "--target", "xylo", "--profile", "snntorch", "--random", "8"]
+    argv = ["verify", path, "--target", "xylo", "--profile", "snntorch-nir", "--random", "8"]
     assert main([*argv, "--steps", "60", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [layer["node"] for layer in report["layers"]] == ["lif1.lif", "lif2"]
@@ -310,7 +310,7 @@ def test_compile_writes_rockpools_specification(braille, nir_paper, tmp_path, ca
     path = str(nir_paper / "braille_noDelay_bias_zero.nir")
     out = tmp_path / "imu"
     assert (
-        main(["compile", path, "--target", "xylo-imu", "--profile", "snntorch", "-o", str(out)])
+        main(["compile", path, "--target", "xylo-imu", "--profile", "snntorch-nir", "-o", str(out)])
         == 0
     )
     files = {p.name for p in out.iterdir()}
@@ -343,7 +343,8 @@ def test_compile_writes_rockpools_specification(braille, nir_paper, tmp_path, ca
     assert resources["output_neurons"] == "7 / 16"
     audio = tmp_path / "audio2"
     assert (
-        main(["compile", path, "--target", "xylo", "--profile", "snntorch", "-o", str(audio)]) == 0
+        main(["compile", path, "--target", "xylo", "--profile", "snntorch-nir", "-o", str(audio)])
+        == 0
     )
     with np.load(audio / "xylo_config.npz") as config:
         assert "dash_syn_2" in config.files and "bias" not in config.files

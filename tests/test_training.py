@@ -122,7 +122,7 @@ def test_gradients_reach_every_parameter_and_checkpointing_keeps_them(kind, nir_
     x = (np.random.default_rng(0).uniform(size=(60, 4, 12)) < 0.3).astype(np.float32)
     grads = []
     for checkpoint in (False, True):
-        sim = Simulator(braille, "snntorch", surrogate=kind, checkpoint=checkpoint)
+        sim = Simulator(braille, "snntorch-nir", surrogate=kind, checkpoint=checkpoint)
 
         def loss(p, sim=sim):
             outputs, _ = sim.run(x, p)

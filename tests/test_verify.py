@@ -88,7 +88,7 @@ def spikes(steps=60, batch=6, seed=0):
 def test_replay_agrees_exactly_on_every_layer(braille):
     """Consistency check of the verify machinery: the `replay` test target is the reference
     itself, delayed, so every agreement figure must be perfect."""
-    result = verify(braille, get_target("replay"), spikes(), "snntorch")
+    result = verify(braille, get_target("replay"), spikes(), "snntorch-nir")
     assert [a.node for a in result.layers] == ["lif1.lif", "lif2"]
     assert all(a.exact == 1.0 and a.first_divergence is None for a in result.layers)
     assert all(a.count_correlation == pytest.approx(1.0) for a in result.layers)
@@ -98,7 +98,7 @@ def test_replay_agrees_exactly_on_every_layer(braille):
 
 
 def test_a_flipped_spike_is_found_where_it_happened(braille):
-    result = verify(braille, get_target("flipped"), spikes(), "snntorch")
+    result = verify(braille, get_target("flipped"), spikes(), "snntorch-nir")
     first = result.layers[0]
     assert first.exact == pytest.approx(1 - 1 / (60 * 6 * 38))
     assert first.first_divergence == 5
@@ -117,7 +117,7 @@ def test_commands_around_a_target(braille, nir_paper, tmp_path, capsys):
                 "--target",
                 "replay",
                 "--profile",
-                "snntorch",
+                "snntorch-nir",
                 "-o",
                 str(tmp_path / "out"),
             ]
@@ -126,7 +126,7 @@ def test_commands_around_a_target(braille, nir_paper, tmp_path, capsys):
     )
     assert json.loads((tmp_path / "out" / "replay.json").read_text()) == ["lif1.lif", "lif2"]
     lowered = snnx.read(tmp_path / "out" / "lowered.nir")
-    assert lowered.semantics.profile_name == "snntorch"
+    assert lowered.semantics.profile_name == "snntorch-nir"
     assert json.loads((tmp_path / "out" / "resources.json").read_text()) == {
         "neurons": 45,
         "layers": 2,
@@ -138,7 +138,7 @@ def test_commands_around_a_target(braille, nir_paper, tmp_path, capsys):
         "--target",
         "flipped",
         "--profile",
-        "snntorch",
+        "snntorch-nir",
         "--random",
         "4",
         "--steps",
@@ -171,7 +171,7 @@ def test_min_agreement_sets_the_exit_code(nir_paper, capsys):
         "--target",
         "replay",
         "--profile",
-        "snntorch",
+        "snntorch-nir",
         "--random",
         "3",
         "--steps",

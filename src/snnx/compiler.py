@@ -9,7 +9,7 @@ each file atomically, and returns a `Compiled`.
 >>> import snnx, tempfile
 >>> graph = snnx.read(snnx.example_path("braille"))
 >>> with tempfile.TemporaryDirectory() as folder:
-...     done = compile(graph, "loihi", "snntorch", output=folder)
+...     done = compile(graph, "loihi", "snntorch-nir", output=folder)
 ...     sorted(p.name for p in done.files)
 ['lowered.nir', 'metrics.json', 'model.net', 'resources.json']
 >>> done.resources["neurons"]

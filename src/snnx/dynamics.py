@@ -148,7 +148,7 @@ def effective_fields(
     """The fields a neuron runs with: its own, with the semantics' field overrides for its type.
 
     >>> effective_fields("LIF", {"tau": 2.5e-3, "r": 3.0}, Semantics.profile("rockpool"))["r"]
-    25.0
+    2.5
     """
     overrides = fixed_fields(node_type, semantics)
     if not overrides:

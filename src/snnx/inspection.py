@@ -14,13 +14,21 @@ import numpy as np
 
 from snnx.ir.graph import Graph
 from snnx.ir.shapes import GraphShapes
+from snnx.provenance import Resolution, resolve
 
 
 def summarize(
-    graph: Graph, shapes: GraphShapes | None = None, *, file: str | None = None
+    graph: Graph,
+    shapes: GraphShapes | None = None,
+    *,
+    file: str | None = None,
+    resolution: Resolution | None = None,
 ) -> dict[str, Any]:
-    """Nodes (type, shapes, parameter counts, fields), edges, recurrent groups, semantics."""
+    """Nodes (type, shapes, parameter counts, fields), edges, recurrent groups, semantics: the
+    stored ones, the implied reset, and ``provenance`` (each knob a run would use, with its
+    source: ``resolution``, else `snnx.provenance.resolve` without a profile)."""
     shapes = graph.check() if shapes is None else shapes
+    resolution = resolve(graph, warn=False) if resolution is None else resolution
     semantics = graph.semantics
     implied = None
     if semantics is None and graph.legacy_reset:
@@ -34,6 +42,7 @@ def summarize(
         "nir_version": graph.nir_version,
         "semantics": semantics.to_metadata() if semantics else None,
         "implied_semantics": implied,
+        "provenance": resolution.sources,
         "num_params": graph.num_params(),
         **_structure(graph, shapes),
         "warnings": list(shapes.warnings),
@@ -91,6 +100,12 @@ def render_text(report: dict[str, Any]) -> str:
     if report["implied_semantics"]:
         implied = report["implied_semantics"]
         lines.append(f"reset: {implied['reset']} (implied: {implied['reason']})")
+    lines.append("runs under (knob = value  (source: why)):")
+    width = max(map(len, report["provenance"]))
+    for knob, entry in report["provenance"].items():
+        value = entry["value"]
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        lines.append(f"  {knob:<{width}} = {shown}  ({entry['source']}: {entry['why']})")
     rows: list[tuple[str, ...]] = [("node", "type", "input", "output", "params")]
     _rows(report["nodes"], rows, depth=0)
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

@@ -33,13 +33,14 @@ values (``{"CubaLIF": {"reset_timing": "same-step"}}``) and fields it reads in p
 (``{"LIF": {"r": "tau/dt"}}``: an importer that ignores ``r`` and adds its input with gain 1). A
 field override is a number or one of `EXPRESSIONS`.
 
-Named profiles reproduce each framework's NIR import (`PROFILES`);
+Named profiles reproduce each framework: natively (``snntorch``: models written in snnTorch) or
+through its own NIR importer (``snntorch-nir``, `IMPORTERS`), `PROFILES`;
 ``Semantics.profile("norse", dt=1e-4)`` takes one and overrides knobs. A graph stores its semantics
 in metadata under ``snnx_semantics``.
 
 >>> s = Semantics.profile("snntorch")
->>> s.dt, s.integrator, s.reset
-(0.0001, 'euler', 'zero')
+>>> s.dt, s.integrator, s.reset, s.reset_timing
+(0.0001, 'euler', 'subtract', 'next-step')
 >>> Semantics.profile("spyx").for_type("CubaLIF").reset_timing
 'same-step'
 >>> Semantics.from_metadata({"snnx_semantics": s.to_metadata()}) == s
@@ -272,9 +273,18 @@ _IGNORES_R_GAIN_1 = {"r": "tau/dt", "v_leak": 0.0}
 PROFILES: dict[str, Semantics] = {
     # NIR's own continuous-time meaning, solved exactly with the input held over each step.
     "nir-reference": Semantics(dt=1e-4, integrator="exact", profile_name="nir-reference"),
+    # snnTorch 1.0 as its models run natively (snntorch/_neurons): Leaky/Synaptic default to
+    # reset_mechanism="subtract" and reset_delay=True (the subtraction lands in the step after the
+    # spike), threshold=1.0 tested as mem - threshold > 0 (surrogate's Heaviside), state from 0,
+    # Euler at export_to_nir's dt=1e-4 (its tau = dt / (1 - beta), r = tau / dt: gain 1).
+    "snntorch": Semantics(
+        dt=1e-4, reset="subtract", reset_timing="next-step", profile_name="snntorch"
+    ),
     # snnTorch 1.0's import_from_nir: Euler at a hard-coded 1e-4, reset to zero at once (it builds
     # reset_delay=False neurons), v_reset ignored; r honoured (folded into the threshold).
-    "snntorch": Semantics(dt=1e-4, overrides={"*": {"v_reset": 0.0}}, profile_name="snntorch"),
+    "snntorch-nir": Semantics(
+        dt=1e-4, overrides={"*": {"v_reset": 0.0}}, profile_name="snntorch-nir"
+    ),
     # Norse 1.1 from_nir: Euler at dt=1e-3 by default; LIF and IF ignore r (IF adds its input
     # as is), reset to zero ignoring v_reset; v starts at v_leak.
     "norse": Semantics(
@@ -308,9 +318,9 @@ PROFILES: dict[str, Semantics] = {
         profile_name="spyx",
     ),
     # Rockpool 3.1 LIF: exact decay, input added with gain 1 (r ignored), any number of spikes
-    # per step while v >= threshold, each subtracting it.
+    # per step while v >= threshold, each subtracting it; its modules' default dt is 1 ms.
     "rockpool": Semantics(
-        dt=1e-4,
+        dt=1e-3,
         integrator="exp-decay",
         reset="subtract",
         threshold=">=",
@@ -341,3 +351,17 @@ PROFILES: dict[str, Semantics] = {
     # step later.
     "lava": Semantics(dt=1e-4, spike_output="next-step", profile_name="lava"),
 }
+
+#: Profiles that reproduce a framework's own NIR importer (``<framework>-nir``): what the importer
+#: runs whatever a file says, so their knobs take precedence over the file's (`snnx.provenance`
+#: warns where they contradict it). The others honour what a file fixes.
+IMPORTERS = ("snntorch-nir", "norse-nir", "sinabs-nir", "spyx-nir", "spikingjelly-nir")
+
+# Norse's, Sinabs', Spyx's and SpikingJelly's profiles were measured against their importers; as
+# native profiles they honour the file, as ``-nir`` ones they override it.
+PROFILES.update(
+    {
+        name: dataclasses.replace(PROFILES[name.removesuffix("-nir")], profile_name=name)
+        for name in IMPORTERS[1:]
+    }
+)

@@ -1,10 +1,12 @@
-"""Arguments several subcommands share: the semantics a graph runs under (``--profile``, ``--dt``).
+"""Arguments several subcommands share: the semantics a graph runs under (``--profile``,
+``--set KNOB=VALUE``, ``--dt``), resolved with each knob's source (`snnx.provenance`).
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser()
 >>> add_semantics_arguments(parser, "semantics to run under")
->>> parser.parse_args(["--profile", "norse", "--dt", "1e-4"]).dt
-0.0001
+>>> args = parser.parse_args(["--profile", "norse", "--dt", "1e-4", "--set", "reset=subtract"])
+>>> args.dt, args.set
+(0.0001, ['reset=subtract'])
 """
 
 from __future__ import annotations
@@ -14,13 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from snnx.ir.graph import Graph
+    from snnx.provenance import Resolution
     from snnx.semantics import Semantics
 
 
 def add_semantics_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
-    """``--profile`` (with ``purpose`` as its help) and ``--dt``."""
-    parser.add_argument("--profile", help=f"{purpose} (default: the file's, else nir-reference)")
-    parser.add_argument("--dt", type=float, help="time step in seconds (overrides the profile's)")
+    """``--profile`` (with ``purpose`` as its help), ``--set`` and ``--dt``."""
+    parser.add_argument(
+        "--profile",
+        help=f"{purpose}: its defaults fill in what the file does not fix (default: nir-reference)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[TYPE.]KNOB=VALUE",
+        help="set one semantics knob (repeatable), e.g. reset=subtract or "
+        "CubaLIF.reset_timing=next-step; wins over the file (with a warning) and the profile",
+    )
+    parser.add_argument("--dt", type=float, help="time step in seconds (as --set dt=...)")
 
 
 def parse_options(items: list[str]) -> dict:
@@ -49,10 +63,29 @@ def _value(text: str) -> Any:
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
-def semantics_from(graph: Graph, args: argparse.Namespace) -> Semantics:
-    """The semantics ``--profile`` and ``--dt`` ask for, else the graph's own (see
-    `snnx.sim.resolve_semantics`)."""
-    from snnx.sim import resolve_semantics
+def resolution_from(graph: Graph, args: argparse.Namespace) -> Resolution:
+    """The graph's semantics under ``--profile``, ``--set`` and ``--dt``, each knob with its
+    source (`snnx.provenance.resolve`; its warnings printed once, on stderr)."""
+    import sys
 
-    semantics = resolve_semantics(graph, args.profile)
-    return semantics.replace(dt=args.dt) if args.dt is not None else semantics
+    from snnx.provenance import parse_sets, resolve
+
+    sets = parse_sets(getattr(args, "set", []))
+    if getattr(args, "dt", None) is not None:
+        sets["dt"] = args.dt
+    resolution = resolve(graph, args.profile, sets, warn=False)
+    for note in resolution.warnings:
+        print(f"warning: {note}", file=sys.stderr)
+    return resolution
+
+
+def semantics_from(graph: Graph, args: argparse.Namespace) -> Semantics:
+    """The semantics of `resolution_from`."""
+    return resolution_from(graph, args).semantics
+
+
+def provenance_lines(resolution: Resolution) -> list[str]:
+    """``semantics:`` and one indented line per knob with its source, for a terminal."""
+    return ["semantics (knob = value  (source: why)):"] + [
+        f"  {line}" for line in resolution.lines()
+    ]

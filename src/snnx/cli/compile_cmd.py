@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import argparse
 
-from snnx.cli.common import add_semantics_arguments, parse_options, semantics_from
+from snnx.cli.common import (
+    add_semantics_arguments,
+    parse_options,
+    provenance_lines,
+    resolution_from,
+)
 
 ORDER = 60
 HELP = "compile a .nir graph for a hardware target"
@@ -33,14 +38,16 @@ def run(args: argparse.Namespace) -> int:
     from snnx.ir.nirfile import read
 
     graph = read(args.file)
+    resolution = resolution_from(graph, args)
     done = compile(
         graph,
         args.target,
-        semantics_from(graph, args),
+        resolution.semantics,
         output=args.output,
         **parse_options(args.option),
     )
     print(f"compiled {args.file} for {done.target.name} ({done.lowered.semantics.describe()})")
+    print("\n".join(f"  {line}" for line in provenance_lines(resolution)))
     for key, value in done.resources.items():
         text = readable(value)
         print(f"  {key}:" + (text if text.startswith("\n") else f" {text}"))

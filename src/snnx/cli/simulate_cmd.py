@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.common import add_semantics_arguments, provenance_lines, resolution_from
 from snnx.cli.scale import add_scale_arguments, start_processes
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if suffix != ".npz" and suffix not in nirdata.SUFFIXES:
         raise SnnxError(f"-o {args.output}: write .npz or NIRData ({', '.join(nirdata.SUFFIXES)})")
     graph = read(args.file)
-    semantics = semantics_from(graph, args)
+    resolution = resolution_from(graph, args)
+    semantics = resolution.semantics
     sim = Simulator(
         graph,
         semantics,
@@ -119,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         f"simulated {steps} steps x {np.shape(next(iter(inputs.values())))[1]} samples "
         f"({semantics.describe()})"
     )
+    print("\n".join(provenance_lines(resolution)))
     for name, values in result.outputs.items():
         print(f"  {name}: shape {values.shape}, total {values.sum():g}")
     print(f"wrote {args.output} ({', '.join(arrays)})")

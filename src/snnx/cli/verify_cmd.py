@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from snnx.cli.common import add_semantics_arguments, semantics_from
+from snnx.cli.common import add_semantics_arguments, provenance_lines, resolution_from
 from snnx.cli.scale import add_scale_arguments, start_processes
 
 ORDER = 70
@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     start_processes(args)
     graph = read(args.file)
     target = get_target(args.target)
-    semantics = semantics_from(graph, args)
+    resolution = resolution_from(graph, args)
+    semantics = resolution.semantics
     if args.input and nirdata.is_nirdata(args.input):
         found = nirdata.read_inputs(args.input, graph, semantics.dt)
         if len(found) != 1:
@@ -114,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
         progress=args.batch_size is not None and args.batch_size < inputs.shape[1],
         precision=args.precision,
     )
-    report, text = result.to_dict(), terminal(result, args.notes)
+    result.provenance = resolution.sources
+    report = result.to_dict()
+    text = "\n".join([terminal(result, args.notes), *provenance_lines(resolution)])
     if args.mismatch:
         if "robustness" not in target.spec.capabilities:
             raise SnnxError(f"target {target.name!r} has no mismatch model")

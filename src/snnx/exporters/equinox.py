@@ -10,7 +10,7 @@ and semantics), ``leaves.eqx`` (`eqx.tree_serialise_leaves` of the module; no pi
 `load_equinox` reads it back.
 
 >>> import jax.numpy as jnp, snnx
->>> net = to_equinox(snnx.read(snnx.example_path("braille")), "snntorch")
+>>> net = to_equinox(snnx.read(snnx.example_path("braille")), "snntorch-nir")
 >>> ys, state = net(jnp.zeros((10, 2, 12)))
 >>> ys.shape
 (10, 2, 7)

@@ -34,7 +34,7 @@ from snnx.semantics import Semantics
 
 #: What snnTorch 1.0's importer computes, as a target for `express`.
 SNNTORCH_IMPORT = Semantics.profile(
-    "snntorch", overrides={"*": {"v_reset": 0.0}, "CubaLIF": {"r": "tau_mem/dt", "v_leak": 0.0}}
+    "snntorch-nir", overrides={"*": {"v_reset": 0.0}, "CubaLIF": {"r": "tau_mem/dt", "v_leak": 0.0}}
 )
 
 

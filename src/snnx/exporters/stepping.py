@@ -12,7 +12,7 @@ of equal size).
 semantics: the stand-in for what a library cannot express.
 
 >>> import numpy as np, snnx
->>> steps = Steps.of(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch"))
+>>> steps = Steps.of(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
 >>> steps.order, sorted(steps.back)
 (['fc1', 'lif1.lif', 'lif1.w_rec', 'fc2', 'lif2'], [('lif1.w_rec', 'lif1.lif')])
 """

@@ -16,7 +16,7 @@ The state is a flat ``dict`` of tensors (``"lif1.v"``, ``"lif1.i"``, ``"lif1.las
 gradient, so the module trains with ``loss.backward()``.
 
 >>> import numpy as np, torch, snnx
->>> net = to_torch(snnx.read(snnx.example_path("braille")), "snntorch")
+>>> net = to_torch(snnx.read(snnx.example_path("braille")), "snntorch-nir")
 >>> out, state = net(torch.zeros(10, 2, 12))
 >>> tuple(out.shape)
 (10, 2, 7)
@@ -360,7 +360,7 @@ def to_torchscript(
     list of tensors). The step is traced with a batch of ``batch``; any batch size runs.
 
     >>> import torch, snnx
-    >>> ts = to_torchscript(snnx.read(snnx.example_path("braille")), "snntorch")
+    >>> ts = to_torchscript(snnx.read(snnx.example_path("braille")), "snntorch-nir")
     >>> tuple(ts(torch.zeros(4, 3, 12))[0].shape)
     (4, 3, 7)
     """

@@ -22,8 +22,8 @@ runs the result under the semantics it stores.
 
 >>> import snnx
 >>> g = snnx.read(snnx.example_path("braille"))
->>> g.semantics = snnx.Semantics.profile("snntorch")
->>> h = express(g, snnx.Semantics.profile("snntorch", dt=1e-3))
+>>> g.semantics = snnx.Semantics.profile("snntorch-nir")
+>>> h = express(g, snnx.Semantics.profile("snntorch-nir", dt=1e-3))
 >>> round(float(h["lif2"].tau_mem[0] / g["lif2"].tau_mem[0]), 6)
 10.0
 """

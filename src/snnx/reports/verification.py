@@ -172,8 +172,8 @@ def provenance_section(result: Verification, figures: _Figures) -> str:
     rows = []
     for knob, entry in result.provenance.items():
         entry = entry if isinstance(entry, dict) else {"value": entry}
-        rows.append([knob, entry.get("value", ""), entry.get("source", "")])
-    return f"<h2>Semantics</h2>{text}{table(['knob', 'value', 'from'], rows)}"
+        rows.append([knob, entry.get("value", ""), entry.get("source", ""), entry.get("why", "")])
+    return f"<h2>Semantics</h2>{text}{table(['knob', 'value', 'from', 'why'], rows)}"
 
 
 def layers_section(result: Verification, figures: _Figures) -> str:

@@ -17,7 +17,7 @@ trains come back compactly: ``bool`` where a node emits at most one unit spike p
 
 >>> import numpy as np, snnx
 >>> graph = snnx.read(snnx.example_path("braille"))
->>> sim = Simulator(graph, "snntorch")
+>>> sim = Simulator(graph, "snntorch-nir")
 >>> result = sim(np.zeros((10, 2, 12)))
 >>> result.outputs["output"].shape
 (10, 2, 7)
@@ -115,16 +115,14 @@ class Result:
 
 
 def resolve_semantics(graph: Graph, semantics: Semantics | str | None) -> Semantics:
-    """The semantics to run with: the argument (a `Semantics` or a profile name), else the
-    graph's stored ones, else ``nir-reference`` (with subtractive reset for pre-1.0.6 files)."""
-    if isinstance(semantics, str):
-        return Semantics.profile(semantics)
-    if semantics is not None:
+    """The semantics to run with: the argument as it is (a `Semantics`), else what the file
+    fixes over the named profile's defaults (`snnx.provenance.resolve`: a stored semantics, the
+    subtractive reset of a pre-1.0.6 file, ...; ``nir-reference`` without a name)."""
+    if isinstance(semantics, Semantics):
         return semantics
-    if graph.semantics is not None:
-        return graph.semantics
-    default = Semantics.profile("nir-reference")
-    return default.replace(reset="subtract") if graph.legacy_reset else default
+    from snnx.provenance import resolve
+
+    return resolve(graph, semantics).semantics
 
 
 class Simulator:
@@ -292,7 +290,7 @@ def simulate(
 
     >>> import numpy as np, snnx
     >>> lif = snnx.read(snnx.example_path("braille"))
-    >>> simulate(lif, np.ones((5, 1, 12)), "snntorch", record=["lif2"]).records["lif2.v"].shape
+    >>> simulate(lif, np.ones((5, 1, 12)), "snntorch-nir", record=["lif2"]).records["lif2.v"].shape
     (5, 1, 7)
     """
     return Simulator(graph, semantics, record=record, **options)(inputs)

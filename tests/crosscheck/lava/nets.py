@@ -14,7 +14,7 @@ from snnx.ir import Graph, Node
 from snnx.semantics import Semantics
 
 DT = 1e-4
-SNNTORCH = Semantics.profile("snntorch")
+SNNTORCH = Semantics.profile("snntorch-nir")
 
 
 def _lif(rng, n, threshold_spread=False):

@@ -64,7 +64,7 @@ def test_random_networks_match_lava_spike_for_spike(family, tmp_path):
 
 def test_conformance_lif_matches_lava_and_fires_when_the_paper_says(nir_paper, tmp_path):
     graph = snnx.read(nir_paper / "lif_norse.nir")
-    lowered = compile_to(graph, snnx.Semantics.profile("snntorch"), tmp_path / "model.net")
+    lowered = compile_to(graph, snnx.Semantics.profile("snntorch-nir"), tmp_path / "model.net")
     column = np.loadtxt(nir_paper / "lif_norse.csv", delimiter=",")[:, 0]
     ours = compare(tmp_path / "model.net", lowered, column.reshape(-1, 1, 1), probe=True)
     layer = lowered.layers[0]
@@ -74,7 +74,7 @@ def test_conformance_lif_matches_lava_and_fires_when_the_paper_says(nir_paper, t
 
 def test_braille_matches_lava_with_its_bias_line(nir_paper, tmp_path):
     graph = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
-    lowered = compile_to(graph, snnx.Semantics.profile("snntorch"), tmp_path / "model.net")
+    lowered = compile_to(graph, snnx.Semantics.profile("snntorch-nir"), tmp_path / "model.net")
     assert lowered.program.bias_channel and [m.latency for m in lowered.layers] == [1, 2]
     rng = np.random.default_rng(3)
     data = (rng.uniform(size=(256, 1, 12)) < 0.15).astype(np.float32)

@@ -443,7 +443,7 @@ def eqx_ff():
         [eqx.nn.Linear(5, 6, key=k[0]), em.LIF.init(6, np.linspace(3e-4, 2e-3, 6), v_threshold=0.5),
          eqx.nn.Linear(6, 3, key=k[1]), em.CubaLIF.init(3, 3e-4, 8e-4, v_threshold=0.3)]
     )  # fmt: skip
-    return model, snnx.Semantics.profile("snntorch")
+    return model, snnx.Semantics.profile("snntorch-nir")
 
 
 def eqx_conv():

@@ -179,7 +179,7 @@ def test_random_lif_graphs_with_any_tau_agree_within_the_measured_bound():
 
 # --- by hand from the NIR graph -------------------------------------------------------------
 
-SNNTORCH = snnx.Semantics.profile("snntorch")
+SNNTORCH = snnx.Semantics.profile("snntorch-nir")
 
 
 def f16(value) -> torch.Tensor:

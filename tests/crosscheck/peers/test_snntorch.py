@@ -1,4 +1,4 @@
-"""snnx under the ``snntorch`` profile against snnTorch 1.0.0's own NIR import
+"""snnx under the ``snntorch-nir`` profile against snnTorch 1.0.0's own NIR import
 (``snntorch.import_nir.import_from_nir``), step by step, on the same graphs and spikes.
 
 snnTorch's importer hard-codes dt = 1e-4 and accepts LIF with v_leak = 0, one threshold for the
@@ -75,7 +75,7 @@ def test_random_graphs_match(seed, topology):
     """Feed-forward chains, self-loops and a long back edge (last layer -> Affine -> first)."""
     g = graph(seed, topology)
     x = spikes(seed, 40, 2, g["input"].shape)
-    ours = run_snnx(g, x, "snntorch")
+    ours = run_snnx(g, x, "snntorch-nir")
     assert activity(ours) > 0.02
     assert compare(ours, snntorch(g, x)) == ""
 
@@ -89,8 +89,8 @@ def test_two_cycle_is_wired_through_the_recurrent_weights(seed):
     x = spikes(seed, 40, 2, g["input"].shape)
     theirs = snntorch(g, x)
     miswired = with_edges(g, drop=[("fc1", "lif1")], add=[("fc1", "rec1")])
-    assert compare(run_snnx(miswired, x, "snntorch"), theirs) == ""
-    assert compare(run_snnx(g, x, "snntorch"), theirs) != ""
+    assert compare(run_snnx(miswired, x, "snntorch-nir"), theirs) == ""
+    assert compare(run_snnx(g, x, "snntorch-nir"), theirs) != ""
 
 
 def _if_graph(then_dense: bool) -> Graph:

@@ -38,7 +38,7 @@ SIMS = rockpool_stub.xylo_sims()
 CHIPS = {"xylo-audio2": AUDIO2, "xylo-imu": IMU}
 F32 = np.float32
 SEMANTICS = {
-    "snntorch": snnx.Semantics.profile("snntorch"),
+    "snntorch-nir": snnx.Semantics.profile("snntorch-nir"),
     "rockpool": snnx.Semantics.profile("rockpool", dt=1e-3),
     "norse": snnx.Semantics.profile("norse"),
     "xylo-like": snnx.Semantics(dt=1e-3, reset="subtract", threshold=">=", max_spikes=31),
@@ -236,7 +236,7 @@ def test_the_extremes_are_reached():
 @pytest.mark.parametrize("target", list(CHIPS))
 def test_braille_compiles_to_what_xylosim_runs_identically(nir_paper, target, tmp_path):
     graph = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
-    lowered = get_target(target).lower(graph, snnx.Semantics.profile("snntorch"))
+    lowered = get_target(target).lower(graph, snnx.Semantics.profile("snntorch-nir"))
     spec = load_artifact(lowered, tmp_path)
     rng = np.random.default_rng(7)
     raster = (rng.uniform(size=(256, 3, 12)) < 0.1).astype(int)
@@ -265,7 +265,7 @@ def config_parameters(chip: str) -> set[str]:
 @pytest.mark.parametrize("target", list(CHIPS))
 def test_the_artifact_holds_exactly_rockpools_parameters(nir_paper, target, tmp_path):
     graph = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
-    lowered = get_target(target).lower(graph, snnx.Semantics.profile("snntorch"))
+    lowered = get_target(target).lower(graph, snnx.Semantics.profile("snntorch-nir"))
     get_target(target).write(lowered, tmp_path)
     chip = lowered.program.chip.rockpool
     sim_params = set(inspect.signature(SIMS[chip].from_specification).parameters)

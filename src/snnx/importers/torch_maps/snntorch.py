@@ -16,7 +16,7 @@ spike. This is Euler integration of NIR's LIF/CubaLIF at a time step ``dt`` with
 and ``v_leak = 0``, ``v_reset = 0``, ``v_threshold = threshold``; the membrane ``v`` equals
 snnTorch's ``mem`` and the current its ``syn``. ``b = 1`` (no leak) becomes an ``IF`` with
 ``r = 1 / dt``. The graph's semantics: profile ``snntorch`` with ``reset`` and ``reset_timing``
-from the layers. Not expressible: ``reset_mechanism="none"``, ``Synaptic``/``RLeaky``/``RSynaptic``
+from the layers (``reset_mechanism="none"``: ``reset="none"``). Not expressible: ``Synaptic``/``RLeaky``/``RSynaptic``
 with a zero reset delayed to the next step (snnTorch zeroes after that step's integration),
 graded spikes, inhibition, quantized states, convolutional recurrence. Approximate (a warning):
 ``reset_mechanism="subtract"`` with ``reset_delay=False``, which snnTorch implements so that a
@@ -48,9 +48,9 @@ DT = 1e-4
 
 def _common(m: Any, ctx: LayerContext, type_name: str) -> dict:
     mech = getattr(m, "reset_mechanism", "subtract")
-    if mech not in ("subtract", "zero"):
+    if mech not in ("subtract", "zero", "none"):
         raise ctx.fail(
-            f"reset_mechanism={mech!r} has no counterpart in snnx semantics (subtract or zero)",
+            f"reset_mechanism={mech!r} has no counterpart in snnx semantics (subtract, zero, none)",
             field="reset_mechanism",
         )
     for flag in ("inhibition", "state_quant"):

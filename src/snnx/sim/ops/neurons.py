@@ -7,7 +7,11 @@ Continuous-time models (NIR):
 - ``I``/``IF``: ``dv/dt = r x``
 
 The step itself is `snnx.dynamics` (coefficients once per run, in ``prepare``; then integrate,
-fire, reset, emit), run here on JAX arrays with the context's surrogate spike function.
+fire, reset, emit), run here on JAX arrays with the context's surrogate spike function. While the
+parameters are the node's own fields (not trained away from them), the coefficients' values are
+computed from the fields in float64 and cast once (`exact_coefficients`), so that a decay or gain
+the source framework holds exactly (``1 - dt/tau = beta``, ``r dt/tau = 1``) is exact here too and
+threshold ties fire as they do there; gradients still flow through the float32 computation.
 
 >>> from snnx.sim.ops.registry import OPS
 >>> OPS["CubaLIF"].states, OPS["LIF"].params
@@ -16,23 +20,52 @@ fire, reset, emit), run here on JAX arrays with the context's surrogate spike fu
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from snnx import dynamics
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.semantics import Semantics
+from snnx.sim import layout
 from snnx.sim.ops.registry import Context, Op, Params, State, register
 
 
 def _prepare(p: Params, ctx: Context) -> dict[str, Any]:
     """Coefficients and what firing needs, computed once per run (`snnx.dynamics.coefficients`)."""
     q = dynamics.coefficients(ctx.node.type, p, ctx.semantics, dynamics.jax_arithmetic())
+    held = ctx.channels_last and layout.is_map(ctx.out_shape)  # fields rearranged
+    if not held and jnp.dtype(ctx.dtype) != jnp.float16:
+        q = exact_coefficients(q, p, ctx)
     q["v0"] = jnp.broadcast_to(jnp.asarray(q["v0"], ctx.dtype), ctx.out_shape)
     return q
+
+
+#: The coefficients `exact_coefficients` replaces (the rest are fields or start values).
+COEFFICIENTS = ("A", "B", "C", "As", "Bs", "Bn", "Bi", "Bx")
+
+
+def exact_coefficients(q: dict[str, Any], p: Params, ctx: Context) -> dict[str, Any]:
+    """``q`` with each coefficient's value taken from the node's fields in float64, cast once,
+    where ``p`` still equals those fields cast (else ``q``'s own); the gradient is ``q``'s."""
+    fields = {k: np.asarray(ctx.node.fields[k], np.float64) for k in p}
+    exact = dynamics.coefficients(ctx.node.type, fields, ctx.semantics)
+    own = functools.reduce(
+        operator.and_,
+        (jnp.all(p[k] == jnp.asarray(fields[k], ctx.dtype)) for k in p),
+        jnp.asarray(True),
+    )
+    out = dict(q)
+    for key in COEFFICIENTS:
+        if key in q and not dynamics.is_absent(q[key]):
+            value = jnp.where(own, jnp.asarray(exact[key], ctx.dtype), q[key])
+            out[key] = jax.lax.stop_gradient(value) + (q[key] - jax.lax.stop_gradient(q[key]))
+    return out
 
 
 def _init(q: Params, batch: int, ctx: Context) -> State:

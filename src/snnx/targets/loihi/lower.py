@@ -19,7 +19,7 @@ the reference's, less one for every layer up to it whose reference output is its
 (``spike_output="next-step"``, ``current="previous"``). `LayerMap.latency` carries that.
 
 >>> import snnx
->>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch"))
+>>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
 >>> [(m.name, m.node, m.size, m.latency) for m in lowered.layers]
 [('1', 'lif1.lif', 38, 1), ('2', 'lif2', 7, 2)]
 >>> [(layer.kind, layer.shape, layer.i_decay, layer.v_decay) for layer in lowered.program.layers]

@@ -30,7 +30,7 @@ non-positive thresholds, and Euler steps longer than a time constant.
 >>> from snnx.semantics import Semantics
 >>> lif = Node("LIF", tau=np.array([2.5e-3]), r=np.array([1.0]), v_leak=np.array([0.0]),
 ...            v_threshold=np.array([0.1]))
->>> cuba = cuba_neuron("1", lif, Semantics.profile("snntorch"))
+>>> cuba = cuba_neuron("1", lif, Semantics.profile("snntorch-nir"))
 >>> cuba.i_decay, cuba.v_decay, round(float(cuba.gain[0]), 6)
 (4096, 164, 0.04)
 """
@@ -186,7 +186,7 @@ def _check_knobs(name: str, node: Node, own: Semantics, q: dict[str, np.ndarray]
         raise LoweringError(
             "Loihi resets v to 0 after a spike; reset by subtraction (semantics reset="
             "'subtract', the meaning of NIR files older than 1.0.6) cannot be represented. "
-            "Lower under a reset-to-zero profile (for example --profile snntorch)",
+            "Lower under a reset-to-zero profile (for example --profile snntorch-nir)",
             node=name,
             field="reset",
         )

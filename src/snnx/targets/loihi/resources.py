@@ -8,7 +8,7 @@ own -- an estimate, not a placement (see `spec`).
 
 >>> import snnx
 >>> from snnx.targets.loihi.lower import lower
->>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch"))
+>>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
 >>> usage = resources(lowered.program)
 >>> usage["neurons"], usage["estimated_cores"]
 (46, 2)

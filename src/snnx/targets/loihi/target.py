@@ -2,7 +2,7 @@
 
 >>> import numpy as np, snnx
 >>> target = LoihiTarget()
->>> lowered = target.lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch"))
+>>> lowered = target.lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
 >>> out = target.run(lowered, np.zeros((5, 2, 12)))
 >>> sorted(out), out["2"].shape
 (['1', '2'], (5, 2, 7))

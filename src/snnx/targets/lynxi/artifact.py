@@ -12,7 +12,7 @@ from ``network.json`` and ``weights.bin`` alone, checking the format, sizes and 
 
 >>> import snnx, tempfile
 >>> from snnx.targets.lynxi.lower import lower_program
->>> program, _ = lower_program(snnx.read(snnx.example_path("braille")), "snntorch", steps=3)
+>>> program, _ = lower_program(snnx.read(snnx.example_path("braille")), "snntorch-nir", steps=3)
 >>> folder = tempfile.mkdtemp()
 >>> [p.name for p in write(program, folder, module=False)]
 ['weights.bin', 'network.json']

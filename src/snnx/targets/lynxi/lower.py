@@ -9,7 +9,7 @@ step computed in float64 (`snnx.dynamics.coefficients`). Limits (`spec`) are che
 
 >>> import snnx
 >>> graph = snnx.read(snnx.example_path("braille"))
->>> program, notes = lower_program(graph, snnx.Semantics.profile("snntorch"), steps=10, batch=2)
+>>> program, notes = lower_program(graph, snnx.Semantics.profile("snntorch-nir"), steps=10, batch=2)
 >>> [g.kind for g in program.schedule], program.layers
 (['sequence', 'scan', 'sequence', 'scan'], ('lif1.lif', 'lif2'))
 """

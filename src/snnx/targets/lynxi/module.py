@@ -18,7 +18,7 @@ output (the program's ``layers``, the network output last) instead of the output
 
 >>> import snnx, torch
 >>> from snnx.targets.lynxi.lower import lower_program
->>> program, _ = lower_program(snnx.read(snnx.example_path("braille")), "snntorch", steps=4, batch=2)
+>>> program, _ = lower_program(snnx.read(snnx.example_path("braille")), "snntorch-nir", steps=4, batch=2)
 >>> trace(program)(torch.zeros(8, 12, dtype=torch.float16)).shape
 torch.Size([8, 7])
 """

@@ -36,7 +36,7 @@ FORMAT.md).
 
 >>> import numpy as np, snnx
 >>> from snnx.targets.lynxi.lower import lower_program
->>> program, _ = lower_program(snnx.read(snnx.example_path("braille")), "snntorch", steps=5)
+>>> program, _ = lower_program(snnx.read(snnx.example_path("braille")), "snntorch-nir", steps=5)
 >>> out = run(program, np.ones((5, 2, 12), np.float32))
 >>> out["lif2"].shape, bool((out["lif2"] == out["lif2"].astype(np.float16)).all())
 ((5, 2, 7), True)

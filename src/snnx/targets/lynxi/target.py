@@ -8,7 +8,7 @@ float16 first flips a spike.
 
 >>> import numpy as np, snnx
 >>> target = Lynxi()
->>> lowered = target.lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch"), steps=5)
+>>> lowered = target.lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"), steps=5)
 >>> [(m.name, m.size, m.latency) for m in lowered.layers]
 [('lif1.lif', 38, 0), ('lif2', 7, 0)]
 >>> target.resources(lowered)["neurons"]
