@@ -55,6 +55,7 @@ import numpy as np
 from snnx import dynamics
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
+from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 from snnx.ir.shapes import infer_shapes
 from snnx.semantics import CHOICES, OVERRIDABLE_FIELDS, PROFILES, Semantics
@@ -155,13 +156,13 @@ class Fitter:
         self.input, self.output = g.inputs[0], g.outputs[0]
         self.input_shape = tuple(shapes[self.input].output)
         sources = g.predecessors(self.output)
-        self.driver = sources[0] if len(sources) == 1 else None
-        driver_type = g[self.driver].type if self.driver else None
-        if driver_type is None or not SCHEMA[driver_type].spiking:
+        if len(sources) != 1 or not SCHEMA[g[sources[0]].type].spiking:
             raise SnnxError(
                 f"the Output '{self.output}' must be fed by one spiking node to compare spikes",
                 node=self.output,
             )
+        self.driver: str = sources[0]
+        driver_type = g[self.driver].type
         self._check_width(
             "input", trace.input, math.prod(self.input_shape), f"Input '{self.input}'"
         )
@@ -188,7 +189,7 @@ class Fitter:
                 },
             )
             for name, node in g.nodes.items()
-            if SCHEMA[node.type].category == "neuron"
+            if isinstance(node, Node) and SCHEMA[node.type].category == "neuron"
         }
         self.types = tuple(sorted({t for t, _ in self.neurons.values()}))
         self.others = sorted({g[n].type for n in g} & {"Threshold", "Delay"})
@@ -478,7 +479,8 @@ class Fitter:
             for name, profile in PROFILES.items()
             if any(self.behaviour(self.project(profile, dt)) in keys for dt in dts)
         )
-        chosen, closest = best, ("", {})
+        chosen = best
+        closest: tuple[str, dict[str, tuple[Any, Any]]] = ("", {})
         distance = math.inf
         for name, profile in PROFILES.items():
             for s, setting in zip(plateau, settings, strict=True):

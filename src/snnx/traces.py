@@ -179,7 +179,7 @@ def _column_key(name: str, source: str) -> tuple[str, int]:
     """``"input_2"`` -> ``("input", 2)``; an unknown name raises."""
     match = _COLUMN.match(name)
     quantity = NAMES.get(match.group(1).lower()) if match else None
-    if quantity is None:
+    if match is None or quantity is None:
         raise SnnxError(
             f"column '{name}': unknown; columns are time, input, v, spike (numbered "
             "input_0, input_1, ... for several elements)",
