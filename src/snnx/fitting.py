@@ -197,6 +197,7 @@ class Fitter:
         self.fields = self._field_options()
         self.simulations = 0
         self._scores: dict[tuple, Residual] = {}
+        self._failure: SnnxError | None = None
         self._keys: dict[tuple, tuple] = {}
         self._x = np.asarray(trace.input, np.float32).reshape(trace.steps, 1, *self.input_shape)
 
@@ -336,7 +337,8 @@ class Fitter:
         for s in candidates:
             try:
                 simulator = Simulator(self.graph, s, record=record)
-            except SnnxError:  # e.g. a delay that is no whole number of steps at this dt
+            except SnnxError as err:  # e.g. a delay that is no whole number of steps at this dt
+                self._failure = err
                 results.append(Residual(math.inf, math.inf))
                 continue
             results.append(None)
@@ -417,6 +419,9 @@ class Fitter:
             if self.better(self.score(found), self.score(best)):
                 best = found
         say(f"local search done, {self.simulations} simulations")
+        if not math.isfinite(self.score(best).spikes):
+            why = f" (e.g. {self._failure})" if self._failure else ""
+            raise SnnxError(f"no candidate semantics gives a finite residual{why}")
         while True:
             plateau, improved, complete = self._plateau(best)
             if improved is None:
