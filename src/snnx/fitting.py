@@ -37,8 +37,8 @@ without ``CubaLIF``) costs nothing. The simulations are the simulator's own prog
 >>> graph = Graph.sequential({"in": Node("Input", shape=[1]),
 ...     "if": Node("IF", r=[1.0], v_threshold=[2.5], v_reset=[0.0]),
 ...     "out": Node("Output", shape=[1])})
->>> spikes = np.array([[0], [0], [1], [0], [0], [1]])  # v = 1, 2, 3 -> 0, 1, 2, 3 -> 0
->>> fitter = Fitter(graph, Trace(np.ones((6, 1)), spikes, None, None, "example"))
+>>> spikes = np.array([[0], [0], [1], [0], [0], [1], [0], [0]])  # v: 1 2 3->0 1 2 3->0 1 2
+>>> fitter = Fitter(graph, Trace(np.ones((8, 1)), spikes, None, None, "example"))
 >>> [fitter.score(Semantics(dt=1.0, reset=r)).spikes for r in ("zero", "subtract")]
 [0.0, 1.0]
 """
