@@ -22,8 +22,9 @@ one of the overrides some profile uses, such as ``r = tau/dt``):
    (`Fitter.project`);
 3. from the `STARTS` best, local search: change one variable at a time, take the best change,
    until none improves;
-4. the plateau: every setting reachable from the best by single changes that matches equally
-   well; a knob that varies on it is one the trace does not determine.
+4. the plateau: every setting that matches equally well and is reachable by single changes from
+   the best, from another descent's end or from a starting point as good; a variable that varies
+   on it is one the trace does not determine.
 
 Candidates that run identically on the graph (equal step coefficients, computed in float64, for
 every neuron, and equal firing, reset and output knobs) share one simulation
@@ -413,22 +414,26 @@ class Fitter:
                 seeds.append(s)
             if len(seeds) == STARTS:
                 break
+        ends = [self._descend(seed) for seed in seeds]
         best = ranked[0]
-        for seed in seeds:
-            found = self._descend(seed)
+        for found in ends:
             if self.better(self.score(found), self.score(best)):
                 best = found
         say(f"local search done, {self.simulations} simulations")
         if not math.isfinite(self.score(best).spikes):
             why = f" (e.g. {self._failure})" if self._failure else ""
             raise SnnxError(f"no candidate semantics gives a finite residual{why}")
+        # Every descent's end and starting point as good as the best seeds the plateau, so
+        # equally good settings that no single change connects are found too.
+        roots = [s for s in [best, *ends, *ranked] if self.same(self.score(s), self.score(best))]
         while True:
-            plateau, improved, complete = self._plateau(best)
+            plateau, improved, complete = self._plateau(roots)
             if improved is None:
                 break
             best = self._descend(improved)
+            roots = [best]
         say(f"{len(plateau)} equally good settings, {self.simulations} simulations")
-        return self._report(best, plateau, complete)
+        return self._report(plateau[0], plateau, complete)
 
     def _descend(self, s: Semantics) -> Semantics:
         """Best single changes until none improves."""
@@ -443,12 +448,14 @@ class Fitter:
                 return current
             current = best
 
-    def _plateau(self, best: Semantics) -> tuple[list[Semantics], Semantics | None, bool]:
-        """Settings equally good as ``best`` reachable by single changes; or a better one."""
-        target = self.score(best)
-        seen = {identity(best)}
-        plateau = [best]
-        frontier = [best]
+    def _plateau(self, roots: list[Semantics]) -> tuple[list[Semantics], Semantics | None, bool]:
+        """Settings as good as ``roots`` (equally good ones) reachable from them by single
+        changes; or a better one."""
+        target = self.score(roots[0])
+        unique = {identity(s): s for s in reversed(roots)}
+        plateau = [unique[k] for k in dict.fromkeys(identity(s) for s in roots)]
+        seen = set(unique)
+        frontier = list(plateau)
         while frontier:
             moves = []
             for s in frontier:
