@@ -193,7 +193,10 @@ class Fitter:
             if isinstance(node, Node) and SCHEMA[node.type].category == "neuron"
         }
         self.types = tuple(sorted({t for t, _ in self.neurons.values()}))
-        self.others = sorted({g[n].type for n in g} & {"Threshold", "Delay"})
+        # Other nodes that read the semantics: thresholds (> or >=, amplitude) and delays (dt).
+        self.others = sorted(
+            {g[n].type for n in g if SCHEMA[g[n].type].category in ("threshold", "delay")}
+        )
         self.dts = _dts(trace.dt, dts)
         self.fields = self._field_options()
         self.simulations = 0
@@ -217,7 +220,7 @@ class Fitter:
             for field in OVERRIDABLE_FIELDS[t]:
                 values: list[Any] = [None]
                 for profile in PROFILES.values():
-                    value = profile.field_overrides(t).get(field)
+                    value = dynamics.fixed_fields(t, profile).get(field)
                     if value is not None and value not in values and _valid(t, field, value):
                         values.append(value)
                 if len(values) > 1:
@@ -235,7 +238,7 @@ class Fitter:
         for t in self.types:
             own = profile.for_type(t)
             changes = {k: getattr(own, k) for k in KNOBS if getattr(own, k) != knobs[k]}
-            changes.update(profile.field_overrides(t))
+            changes.update(dynamics.fixed_fields(t, profile))
             if changes:
                 overrides[t] = changes
         return Semantics(dt=dt, **knobs, overrides=overrides)
@@ -271,7 +274,7 @@ class Fitter:
                 out.update({f"{t}.{knob}": getattr(s.for_type(t), knob) for t in self.types})
         for t, fields in self.fields.items():
             for field in fields:
-                out[f"{t}.{field}"] = s.field_overrides(t).get(field, "file")
+                out[f"{t}.{field}"] = dynamics.fixed_fields(t, s).get(field, "file")
         return out
 
     def behaviour(self, s: Semantics) -> tuple:
