@@ -2,10 +2,13 @@
 documentation site's CLI page, ``docs/gen_pages.py``), so it cannot drift from ``snnx --help``.
 
 One section per subcommand in ``--help`` order: its description (the module docstring), its
-usage line, and a table of its arguments (flags, value, default, help).
+usage line, and a table of its arguments (flags, value, default, help); a subcommand with
+subcommands of its own (``snnx semantics fit``) has a section for each, one level down.
 
 >>> text = markdown()
 >>> "## snnx simulate" in text and "`--random-input RATE`" in text
+True
+>>> "### snnx semantics fit" in text
 True
 """
 
@@ -31,11 +34,22 @@ def markdown() -> str:
         "",
         _table(parser),
     ]
+    parts += _sections(sub, "snnx", "##")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _sections(sub: argparse._SubParsersAction, prefix: str, level: str) -> list[str]:
+    """A section per subcommand of ``sub``, and one level deeper for each of their own
+    subcommands (``snnx semantics fit``)."""
+    parts: list[str] = []
     helps = {choice.dest: choice.help for choice in sub._choices_actions}
     for name, command in sub.choices.items():
-        parts += ["", f"## snnx {name}", "", helps.get(name) or "", ""]
+        parts += ["", f"{level} {prefix} {name}", "", helps.get(name) or "", ""]
         parts += [_description(command), "", _usage(command), "", _table(command)]
-    return "\n".join(parts).rstrip() + "\n"
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parts += _sections(action, f"{prefix} {name}", level + "#")
+    return parts
 
 
 def _usage(parser: argparse.ArgumentParser) -> str:
