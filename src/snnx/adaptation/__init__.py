@@ -14,13 +14,19 @@ import numpy as np
 from snnx.adaptation.base import Adapter
 from snnx.adaptation.loihi import LoihiAdapter
 from snnx.adaptation.loop import Adapted, Settings, run_adaptation
+from snnx.adaptation.xylo import XyloAdapter
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
 from snnx.semantics import Semantics
 from snnx.targets import Target, get_target
 
 #: Target name -> its adapter.
-ADAPTERS: dict[str, type] = {"loihi": LoihiAdapter}
+ADAPTERS: dict[str, type] = {
+    "loihi": LoihiAdapter,
+    "xylo": XyloAdapter,
+    "xylo-audio2": XyloAdapter,
+    "xylo-imu": XyloAdapter,
+}
 
 
 def adapter_for(target: str) -> Adapter:

@@ -21,7 +21,10 @@ Params = dict[str, Any]
 
 
 class Adapter(Protocol):
-    """A target's part of adaptation."""
+    """A target's part of adaptation; ``learning_rate``: Adam's step size that suits its
+    parameters' units."""
+
+    learning_rate: float
 
     def init(self, lowered: Lowered) -> Params:
         """The free parameters of ``lowered``'s program, as float arrays."""

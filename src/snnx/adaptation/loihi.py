@@ -44,6 +44,8 @@ WEIGHT_RANGE = (-256.0, 254.0)
 class LoihiAdapter:
     """The Loihi 2 adapter (`snnx.adaptation.base.Adapter`)."""
 
+    learning_rate = 0.001
+
     def init(self, lowered: Lowered) -> Params:
         """Per layer: ``w`` (and ``w_rec``) over ``w_scale``, ``threshold`` over its value,
         ``decays`` over 4096; the scales are kept as constants in `scales`."""

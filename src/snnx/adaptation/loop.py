@@ -6,7 +6,8 @@
    adaptation then closes the gap.
 2. **Calibration.** The reference's spike counts on calibration inputs (the user's, or spike
    trains at the stated rate), per target layer, in time bins of ``bin`` steps.
-3. **Fitting.** Adam on the adapter's parameters (`snnx.adaptation.base.Adapter`) through the
+3. **Fitting.** Adam (its step size decaying along a cosine to 5 %; gradients cleared of NaNs and
+   clipped to norm 1) on the adapter's parameters (`snnx.adaptation.base.Adapter`) through the
    target's numerics (straight-through rounding, surrogate spikes), minimising, over a
    minibatch, ::
 
@@ -45,19 +46,22 @@ from snnx.verification import Verification, is_decided, verify
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """How adaptation runs: ``iterations`` of Adam at ``learning_rate`` on minibatches of
+    """How adaptation runs: ``iterations`` of Adam at ``learning_rate`` (``None``: the adapter's
+    ``learning_rate``) on minibatches of
     ``batch`` calibration samples; counts compared in bins of ``bin`` steps; ``hidden``: weight
     of hidden layers' counts, ``gamma``/``tau``: weight and temperature of the output
-    cross-entropy; the exact numerics checked every ``check`` iterations."""
+    cross-entropy; the exact numerics checked every ``check`` iterations on the first
+    ``check_samples`` calibration samples."""
 
     iterations: int = 400
-    learning_rate: float = 0.003
+    learning_rate: float | None = None
     batch: int = 64
     bin: int = 16
     hidden: float = 1.0
     gamma: float = 0.5
     tau: float = 2.0
-    check: int = 25
+    check: int = 50
+    check_samples: int = 512
     seed: int = 0
 
 
@@ -229,7 +233,9 @@ def run_adaptation(
         m = mask[idx]
         return total + settings.gamma * jnp.sum(ce * m) / jnp.maximum(jnp.sum(m), 1.0)
 
-    optimizer = optax.adam(settings.learning_rate)
+    rate = settings.learning_rate or adapter.learning_rate
+    schedule = optax.cosine_decay_schedule(rate, settings.iterations, alpha=0.05)
+    optimizer = optax.chain(optax.clip_by_global_norm(1.0), optax.zero_nans(), optax.adam(schedule))
     params = adapter.init(lowered)
     state = optimizer.init(params)
 
@@ -241,13 +247,15 @@ def run_adaptation(
 
     rng = np.random.default_rng(settings.seed)
     batch = min(settings.batch, samples)
-    best = (_agreement(target, adapter.apply(lowered, params), calibration, ref), 0, params)
+    checked = calibration[:, : settings.check_samples]
+    ref_checked = {k: v[:, : settings.check_samples] for k, v in ref.items()}
+    best = (_agreement(target, adapter.apply(lowered, params), checked, ref_checked), 0, params)
     history = [(0, best[0], float("nan"))]
     for i in range(1, settings.iterations + 1):
         idx = jnp.asarray(rng.choice(samples, size=batch, replace=False))
         params, state, value = update(params, state, idx)
         if i % settings.check == 0 or i == settings.iterations:
-            score = _agreement(target, adapter.apply(lowered, params), calibration, ref)
+            score = _agreement(target, adapter.apply(lowered, params), checked, ref_checked)
             history.append((i, score, float(value)))
             if score > best[0]:
                 best = (score, i, jax.tree_util.tree_map(jnp.copy, params))

@@ -76,10 +76,15 @@ def _spike_bwd(saved: Any, g: jax.Array) -> tuple[jax.Array, jax.Array]:
     v, theta = saved
     scale = jnp.maximum(jnp.abs(theta), 1.0)
     d = _fast_sigmoid_grad((v - theta) / scale) / scale
-    dtheta = -g * d
-    return g * d, jnp.sum(dtheta, axis=tuple(range(dtheta.ndim - jnp.ndim(theta)))).reshape(
-        jnp.shape(theta)
-    )
+    return g * d, _unbroadcast(-g * d, jnp.shape(theta))
+
+
+def _unbroadcast(g: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """``g`` summed over the axes along which a value of ``shape`` was broadcast to it."""
+    lead = g.ndim - len(shape)
+    g = jnp.sum(g, axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return jnp.sum(g, axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
 
 
 spike.defvjp(_spike_fwd, _spike_bwd)

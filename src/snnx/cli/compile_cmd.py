@@ -15,8 +15,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from snnx.cli.common import add_semantics_arguments, parse_options, semantics_from
 from snnx.errors import SnnxError
 
@@ -117,7 +115,10 @@ def run(args: argparse.Namespace) -> int:
 
 def adapt_from(graph: Graph, args: argparse.Namespace) -> Adapted:
     """Adapt ``graph`` for ``args.target`` on the calibration inputs the arguments name."""
+    import numpy as np
+
     from snnx.adaptation import Settings, adapt, random_spikes
+    from snnx.cli.verify_cmd import INPUTS_KEY
     from snnx.ir.shapes import infer_shapes
     from snnx.targets.base import input_name
 
@@ -138,7 +139,7 @@ def adapt_from(graph: Graph, args: argparse.Namespace) -> Adapted:
     else:
         calibration = random_spikes(shape, args.steps, args.samples, args.rate, args.seed)
         held_out = random_spikes(shape, args.steps, args.samples, args.rate, args.seed + 1)
-    return adapt(
+    done = adapt(
         graph,
         args.target,
         semantics_from(graph, args),
@@ -146,6 +147,12 @@ def adapt_from(graph: Graph, args: argparse.Namespace) -> Adapted:
         held_out=held_out,
         settings=Settings(iterations=args.adapt_steps, seed=args.seed),
     )
+    # what `snnx verify` of lowered.nir draws random inputs like (`verify_cmd.input_statistics`)
+    rate = float(np.mean(np.asarray(calibration) != 0))
+    metadata = dict(done.lowered.graph.metadata or {})
+    metadata[INPUTS_KEY] = {"steps": int(calibration.shape[0]), "rate": round(rate, 6)}
+    done.lowered.graph.metadata = metadata
+    return done
 
 
 def write_adaptation(adapted: Adapted, folder: Path, report: bool) -> list[Path]:
