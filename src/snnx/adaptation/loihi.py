@@ -35,6 +35,7 @@ from snnx.errors import SnnxError
 from snnx.targets.base import Lowered
 from snnx.targets.loihi import numerics
 from snnx.targets.loihi import weights as netx_weights
+from snnx.targets.loihi.program import Layer
 from snnx.targets.loihi.quantize import DECAY_UNITY, MAX_THRESHOLD
 
 #: netx applies mixed-sign weights within this range exactly.
@@ -56,13 +57,14 @@ class LoihiAdapter:
                     f"adaptation runs dense layers; layer {layer.name} is a convolution"
                 )
             scale = _weight_scale(layer)
+            w, w_rec = _effective(layer)
             entry = {
-                "w": jnp.asarray(_effective(layer)[0] / scale, jnp.float32),
+                "w": jnp.asarray(w / scale, jnp.float32),
                 "threshold": jnp.float32(1.0),
                 "decays": jnp.asarray([layer.i_decay, layer.v_decay], jnp.float32) / DECAY_UNITY,
             }
-            if layer.weight_rec is not None:
-                entry["w_rec"] = jnp.asarray(_effective(layer)[1] / scale, jnp.float32)
+            if w_rec is not None:
+                entry["w_rec"] = jnp.asarray(w_rec / scale, jnp.float32)
             params[layer.name] = entry
         return params
 
@@ -88,7 +90,13 @@ class LoihiAdapter:
             a_all = jnp.concatenate([jnp.zeros_like(a_all[:1]), a_all[:-1]])  # sent a step later
             theta = threshold * (1 << numerics.ACT_SHIFT)
 
-            def step(carry, a, w_rec=w_rec, keep=keep, theta=theta):
+            def step(
+                carry: tuple[jax.Array, jax.Array, jax.Array],
+                a: jax.Array,
+                w_rec: jax.Array | None = w_rec,
+                keep: jax.Array = keep,
+                theta: jax.Array = theta,
+            ) -> tuple[tuple[jax.Array, jax.Array, jax.Array], jax.Array]:
                 u, v, last = carry
                 if w_rec is not None:
                     a = a + last @ w_rec.T
@@ -113,7 +121,12 @@ class LoihiAdapter:
             scale = _weight_scale(layer)
             frozen = _frozen_rows(layer)
 
-            def integers(trained, stored, frozen=frozen, scale=scale):
+            def integers(
+                trained: np.ndarray,
+                stored: np.ndarray,
+                frozen: np.ndarray = frozen,
+                scale: float = scale,
+            ) -> np.ndarray:
                 w = np.clip(np.round(trained * scale), *WEIGHT_RANGE).astype(np.int64)
                 w[frozen] = np.asarray(stored, np.int64)[frozen]
                 return w
@@ -133,7 +146,7 @@ class LoihiAdapter:
         return dataclasses.replace(lowered, program=program)
 
 
-def _effective(layer) -> tuple[np.ndarray, np.ndarray | None]:
+def _effective(layer: Layer) -> tuple[np.ndarray, np.ndarray | None]:
     """The per-spike weights netx and Lava apply (`snnx.targets.loihi.weights`)."""
     if layer.weight_rec is not None:
         w, w_rec = netx_weights.effective_dense_rec(layer.weight, layer.weight_rec)
@@ -141,7 +154,7 @@ def _effective(layer) -> tuple[np.ndarray, np.ndarray | None]:
     return np.asarray(netx_weights.effective_dense(layer.weight), np.float64), None
 
 
-def _weight_scale(layer) -> float:
+def _weight_scale(layer: Layer) -> float:
     """The largest stored weight magnitude (1 for an all-zero layer)."""
     stored = [np.abs(np.asarray(layer.weight)).max(initial=0)]
     if layer.weight_rec is not None:
@@ -149,21 +162,27 @@ def _weight_scale(layer) -> float:
     return float(max(max(stored), 1))
 
 
-def _frozen_rows(layer) -> np.ndarray:
+def _frozen_rows(layer: Layer) -> np.ndarray:
     """Rows that keep their weights: the bias line's relay neurons (beyond ``size``)."""
     frozen = np.zeros(layer.neurons, bool)
     frozen[layer.size :] = True
     return frozen
 
 
-def _weights(trained, scale, frozen, stored, effective) -> jax.Array:
+def _weights(
+    trained: jax.Array,
+    scale: float,
+    frozen: np.ndarray,
+    stored: np.ndarray,
+    effective: np.ndarray | None,
+) -> jax.Array:
     """Trained weights as integers in the exact range (straight through), frozen rows as
     applied."""
     w = jnp.clip(round_ste(trained * scale), *WEIGHT_RANGE)
     return jnp.where(frozen[:, None], jnp.asarray(effective, jnp.float32), w)
 
 
-def _delayed_sums(layer, x, w) -> jax.Array:
+def _delayed_sums(layer: Layer, x: jax.Array, w: jax.Array) -> jax.Array:
     """``W x`` per step, each synapse's delay applied (netx's ``delay``)."""
     delay = numerics.delay_matrix(layer)
     if delay is None:

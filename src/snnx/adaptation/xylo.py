@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -99,7 +100,7 @@ class XyloAdapter:
             jnp.zeros((batch, p.n_hidden)),
         )
 
-        def step(carry, xt):
+        def step(carry: tuple[jax.Array, ...], xt: jax.Array) -> tuple[Any, Any]:
             syn, v, syn_out, v_out, last = carry
             # the recurrent path passes no gradient back in time (it would explode: each hidden
             # spike moves a neighbour's current by thousands of units)
@@ -117,7 +118,7 @@ class XyloAdapter:
         """The program with the trained int8 weights and int16 thresholds (checked)."""
         p: XyloProgram = lowered.program
         found = {k: np.asarray(v) for k, v in _integers(lowered, params).items()}
-        changes = {k: found[k].astype(np.int8) for k in _WEIGHTS}
+        changes: dict[str, Any] = {k: found[k].astype(np.int8) for k in _WEIGHTS}
         changes.update({k: found[k].astype(np.int64) for k in (*_THRESHOLDS, *_DASHES)})
         program = dataclasses.replace(p, **changes)
         program.check()
@@ -134,7 +135,15 @@ def _dec(x: jax.Array, dash: jax.Array) -> jax.Array:
     return jnp.where((jax.lax.stop_gradient(d) == 0) & (x != 0), jnp.sign(x), d)
 
 
-def _neurons(syn, v, dash_syn, dash_mem, threshold, bias, cap: int):
+def _neurons(
+    syn: jax.Array,
+    v: jax.Array,
+    dash_syn: jax.Array,
+    dash_mem: jax.Array,
+    threshold: jax.Array,
+    bias: jax.Array,
+    cap: int,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     syn = syn - _dec(syn, dash_syn[None])
     dv = _sat(_sat(-_dec(v, dash_mem[None]) + jnp.sum(syn, axis=-1)) + bias[None])
     v = _sat(v + dv)
