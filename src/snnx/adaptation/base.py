@@ -22,9 +22,11 @@ Params = dict[str, Any]
 
 class Adapter(Protocol):
     """A target's part of adaptation; ``learning_rate``: Adam's step size that suits its
-    parameters' units."""
+    parameters' units; ``batch``: the minibatch that keeps a Braille-sized network's adaptation
+    under a minute on two CPU cores."""
 
     learning_rate: float
+    batch: int
 
     def init(self, lowered: Lowered) -> Params:
         """The free parameters of ``lowered``'s program, as float arrays."""

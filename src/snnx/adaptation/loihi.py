@@ -45,6 +45,7 @@ WEIGHT_RANGE = (-256.0, 254.0)
 class LoihiAdapter:
     """The Loihi 2 adapter (`snnx.adaptation.base.Adapter`)."""
 
+    batch = 64
     learning_rate = 0.001
 
     def init(self, lowered: Lowered) -> Params:

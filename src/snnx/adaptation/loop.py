@@ -49,14 +49,14 @@ from snnx.verification import Verification, is_decided, verify
 class Settings:
     """How adaptation runs: ``iterations`` of Adam at ``learning_rate`` (``None``: the adapter's
     ``learning_rate``) on minibatches of
-    ``batch`` calibration samples; counts compared in bins of ``bin`` steps; ``hidden``: weight
+    ``batch`` calibration samples (``None``: the adapter's ``batch``); counts compared in bins of ``bin`` steps; ``hidden``: weight
     of hidden layers' counts, ``gamma``/``tau``: weight and temperature of the output
     cross-entropy; the exact numerics checked every ``check`` iterations on the first
     ``check_samples`` calibration samples."""
 
     iterations: int = 400
     learning_rate: float | None = None
-    batch: int = 64
+    batch: int | None = None
     bin: int = 16
     hidden: float = 1.0
     gamma: float = 0.5
@@ -244,7 +244,7 @@ def run_adaptation(
         return params, state, value
 
     rng = np.random.default_rng(settings.seed)
-    batch = min(settings.batch, samples)
+    batch = min(settings.batch or adapter.batch, samples)
     checked = calibration[:, : settings.check_samples]
     ref_checked = {k: v[:, : settings.check_samples] for k, v in ref.items()}
     best = (_agreement(target, adapter.apply(lowered, params), checked, ref_checked), 0, params)

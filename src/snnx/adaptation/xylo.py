@@ -55,6 +55,7 @@ _DASHES = ("dash_mem", "dash_syn", "dash_syn_2", "dash_mem_out", "dash_syn_out")
 class XyloAdapter:
     """The Xylo adapter (`snnx.adaptation.base.Adapter`)."""
 
+    batch = 32
     learning_rate = 0.0003
 
     def init(self, lowered: Lowered) -> Params:
