@@ -52,15 +52,17 @@ def compile(
     semantics: Semantics | str | None = None,
     *,
     output: str | os.PathLike | None = None,
+    lowered: Lowered | None = None,
     **options: Any,
 ) -> Compiled:
     """Lower ``graph`` (run under ``semantics``: given, else its own) for ``target`` with the
-    target's ``options``; with ``output``, write the artifact, ``lowered.nir`` and
-    ``resources.json`` there."""
+    target's ``options`` (or take ``lowered``, say an adapted network: `snnx.adaptation`); with
+    ``output``, write the artifact, ``lowered.nir`` and ``resources.json`` there."""
     from snnx.sim import resolve_semantics
 
     target = get_target(target) if isinstance(target, str) else target
-    lowered = target.lower(graph, resolve_semantics(graph, semantics), **options)
+    if lowered is None:
+        lowered = target.lower(graph, resolve_semantics(graph, semantics), **options)
     resources = target.resources(lowered)
     metrics = {
         "neurobench": static_metrics(lowered.graph),

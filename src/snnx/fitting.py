@@ -350,7 +350,7 @@ class Fitter:
             params.append(simulator.params)
         self.simulations += len(programs)
 
-        def run(params, x):
+        def run(params: list[Any], x: jax.Array) -> list[Any]:
             return [p.run(q, {self.input: x})[:2] for p, q in zip(programs, params, strict=True)]
 
         with jax.default_matmul_precision("highest"):

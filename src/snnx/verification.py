@@ -9,7 +9,10 @@ recorded, its output compared with the target's shifted by the layer's latency:
 - *first divergence*: the first reference step at which any entry differs.
 
 Over the output layer, *class agreement* is the fraction of samples whose most active output
-neuron is the same. Per layer and step, *agreement over time* is the fraction of (sample,
+neuron is the same. A sample whose reference output has no single most active neuron (two tied,
+or none firing) is *undecided*: agreeing on it means nothing, so the report counts these, warns
+when they are many (random inputs too sparse or too short for the model), and gives the
+agreement over the decided samples too. Per layer and step, *agreement over time* is the fraction of (sample,
 neuron) entries that agree at that step: where the curve leaves 1 is where the target starts to
 part ways. The reference run also gives NeuroBench's metrics of the network the chip runs
 (`snnx.metrics`: footprint, connection and activation sparsity, synaptic operations, membrane
@@ -46,6 +49,8 @@ from snnx.targets.base import LayerMap, Lowered, Target
 
 #: A reference decision within this many float spacings (ulps) of its threshold is a float tie.
 TIE_ULPS = 8
+#: Above this share of undecided samples, the summary warns that the inputs do not fit the model.
+UNDECIDED_WARNING = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +97,8 @@ class Verification:
     estimates: dict[str, Any] = dataclasses.field(default_factory=dict)
     provenance: dict[str, Any] | None = None
     adaptation: dict[str, Any] | None = None
+    undecided: int = 0
+    decided_agreement: float = 0.0
 
     @property
     def first_divergence(self) -> tuple[str, int] | None:
@@ -119,6 +126,8 @@ class Verification:
             "steps": self.steps,
             "batch": self.batch,
             "class_agreement": self.class_agreement,
+            "undecided": self.undecided,
+            "decided_agreement": self.decided_agreement,
             "first_divergence": None
             if diverge is None
             else {"layer": diverge[0], "step": diverge[1]},
@@ -147,6 +156,17 @@ class Verification:
             )
         diverge = self.first_divergence
         lines.append(f"output class agreement: {self.class_agreement:.2%}")
+        if self.undecided:
+            lines.append(
+                f"undecided: {self.undecided} of {self.batch} samples leave the reference's output "
+                f"tied (two top neurons, or none firing); over the decided ones the classes agree "
+                f"on {self.decided_agreement:.2%}"
+            )
+            if self.undecided > UNDECIDED_WARNING * self.batch:
+                lines.append(
+                    "warning: many undecided outputs -- the inputs are too sparse or too short for "
+                    "this model (give --steps/--rate that fit it, or real data with --input)"
+                )
         ties = sum(a.reference_ties for a in self.layers)
         if ties:
             lines.append(
@@ -217,7 +237,7 @@ def verify(
     tallies = {
         layer.name: _Tally(steps, np.zeros((2, steps), np.int64)) for layer in lowered.layers
     }
-    classes = np.zeros(2, np.int64)  # samples whose output classes agree, samples
+    classes = np.zeros(4, np.int64)  # samples agreeing, samples, decided agreeing, decided
     workload = WorkloadCounts()
     reference: dict[str, np.ndarray] = {}  # the first batch's traces
     traced: dict[str, np.ndarray] = {}
@@ -236,7 +256,8 @@ def verify(
                 workload = workload + count_workload(lowered.graph, named, ref)
                 out = lowered.output.name
                 agree = expected[out].sum(0).argmax(-1) == got[out].sum(0).argmax(-1)
-                classes += (int(agree.sum()), agree.size)
+                sure = is_decided(expected[out].sum(0).reshape(agree.size, -1))
+                classes += (int(agree.sum()), agree.size, int(agree[sure].sum()), int(sure.sum()))
                 if not reference:
                     reference, traced = expected, got
             bar.update(hi - lo)
@@ -252,6 +273,8 @@ def verify(
         batch=total,
         layers=[t.agreement(layer) for layer, t in zip(lowered.layers, totals[0], strict=True)],
         class_agreement=float(totals[1][0] / max(totals[1][1], 1)),
+        undecided=int(totals[1][1] - totals[1][3]),
+        decided_agreement=float(totals[1][2] / max(totals[1][3], 1)),
         notes=list(lowered.notes),
         reference=reference,
         target_traces=traced,
@@ -341,7 +364,7 @@ class _Tally:
 
 def _summed(tallies: list[_Tally], classes: np.ndarray) -> tuple[list[_Tally], np.ndarray]:
     """The tallies and class counts summed over every process of a distributed run."""
-    ints = batches.all_processes(np.stack([t.ints for t in tallies] + [np.pad(classes, (0, 9))]))
+    ints = batches.all_processes(np.stack([t.ints for t in tallies] + [np.pad(classes, (0, 7))]))
     floats = batches.all_processes(np.stack([t.floats for t in tallies]))
     firsts = batches.all_processes(np.array([t.first for t in tallies]))
     per_step = batches.all_processes(np.stack([t.per_step for t in tallies]))
@@ -357,7 +380,20 @@ def _summed(tallies: list[_Tally], classes: np.ndarray) -> tuple[list[_Tally], n
                 min(found, default=-1),
             )
         )
-    return out, ints[:, -1, :2].sum(0)
+    return out, ints[:, -1, :4].sum(0)
+
+
+def is_decided(counts: np.ndarray) -> np.ndarray:
+    """Per sample, whether one output neuron is strictly the most active (``(B, N)`` totals).
+
+    >>> is_decided(np.array([[3, 1], [2, 2], [0, 0]])).tolist()
+    [True, False, False]
+    """
+    counts = np.asarray(counts)
+    if counts.shape[-1] < 2:
+        return counts[:, 0] != 0
+    top = np.sort(counts, axis=-1)
+    return top[:, -1] > top[:, -2]
 
 
 def _pearson(

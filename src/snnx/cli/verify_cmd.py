@@ -9,9 +9,13 @@ time (a progress bar; each batch split across all devices, and across processes 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from snnx.cli.common import add_semantics_arguments, provenance_lines, resolution_from
 from snnx.cli.scale import add_scale_arguments, start_processes
+
+if TYPE_CHECKING:
+    from snnx.ir.graph import Graph
 
 ORDER = 70
 HELP = "verify a target's numerics against the reference simulator"
@@ -32,10 +36,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--random", type=int, metavar="N", default=16, help="N random input samples (default 16)"
     )
     parser.add_argument(
-        "--steps", type=int, default=100, help="time steps of random inputs (default 100)"
+        "--steps",
+        type=int,
+        help="time steps of random inputs (default: the file's snnx_inputs metadata, else 100)",
     )
     parser.add_argument(
-        "--rate", type=float, default=0.1, help="spike probability of random inputs (default 0.1)"
+        "--rate",
+        type=float,
+        help="spike probability of random inputs (default: the file's snnx_inputs, else 0.1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of random inputs")
     add_semantics_arguments(parser, "semantics the graph was trained under")
@@ -100,10 +108,9 @@ def run(args: argparse.Namespace) -> int:
             raise SnnxError(f"cannot read an array: {err}", file=args.input) from None
     else:
         shape = infer_shapes(graph.flatten())[input_name(graph.flatten())].output
+        steps, rate = input_statistics(graph, args.steps, args.rate)
         rng = np.random.default_rng(args.seed)
-        inputs = (rng.uniform(size=(args.steps, args.random, *shape)) < args.rate).astype(
-            np.float32
-        )
+        inputs = (rng.uniform(size=(steps, args.random, *shape)) < rate).astype(np.float32)
     lowered = target.lower(graph, semantics)
     result = verify(
         graph,
@@ -135,3 +142,25 @@ def run(args: argparse.Namespace) -> int:
     if args.min_agreement is not None and not args.json:
         print(verdict(result, args.min_agreement))
     return 0 if result.passed(args.min_agreement or 0.0) else 1
+
+
+#: Graph metadata naming the input statistics a model expects: ``{"steps": T, "rate": r}``
+#: (`snnx compile --adapt` stores those it was calibrated on in ``lowered.nir``).
+INPUTS_KEY = "snnx_inputs"
+
+
+def input_statistics(graph: Graph, steps: int | None, rate: float | None) -> tuple[int, float]:
+    """Steps and spike rate of random inputs: the user's, else the graph's ``snnx_inputs``
+    metadata, else 100 steps at rate 0.1.
+
+    >>> from snnx.ir import Graph
+    >>> g = Graph(metadata={"snnx_inputs": {"steps": 256, "rate": 0.05}})
+    >>> input_statistics(g, None, None), input_statistics(g, 50, None)
+    ((256, 0.05), (50, 0.05))
+    """
+    suggested = (graph.metadata or {}).get(INPUTS_KEY) or {}
+    if not isinstance(suggested, dict):
+        suggested = {}
+    steps = steps if steps is not None else int(suggested.get("steps", 100))
+    rate = rate if rate is not None else float(suggested.get("rate", 0.1))
+    return steps, rate
