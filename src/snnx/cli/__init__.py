@@ -57,14 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the ``snnx`` command line; return its exit code."""
     args = build_parser().parse_args(argv)
-    from snnx.errors import SnnxError
+    from snnx.errors import SnnxError, printable
 
     try:
         return args.run(args) or 0
     except (SnnxError, OSError) as err:
         if args.debug:
             raise
-        print(f"snnx: error: {err}", file=sys.stderr)
+        print(f"snnx: error: {printable(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("snnx: interrupted", file=sys.stderr)
@@ -73,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"snnx: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
-            "traceback, and please report it)",
+            f"snnx: internal error: {type(err).__name__}: {printable(str(err))} (rerun with "
+            "--debug for the traceback, and please report it)",
             file=sys.stderr,
         )
         return 1

@@ -179,8 +179,9 @@ class Guard:
         """Refuse a dataset whose values would cost more than the budget, reach past the end of
         the file, or refer to a broken global heap collection."""
         count = int(np.prod(dataset.shape, dtype=np.float64)) if dataset.shape else 1
-        on_disk = dataset.id.get_type().get_size()
-        declared = count * max(on_disk, dataset.dtype.itemsize)
+        vlen = h5py.check_vlen_dtype(dataset.dtype) is not None
+        width = 8 + self._addr if vlen else dataset.id.get_type().get_size()  # bytes on disk
+        declared = count * max(width, dataset.dtype.itemsize)
         self.spent += declared
         if self.spent > self.budget:
             raise NIRFormatError(
@@ -190,19 +191,18 @@ class Guard:
             )
         layout = dataset.id.get_create_plist().get_layout()
         offset = dataset.id.get_offset() if layout == h5py.h5d.CONTIGUOUS else None
-        if offset is not None and offset + count * on_disk > self.file_size:
+        if offset is not None and offset + count * width > self.file_size:
             raise NIRFormatError(
-                f"its {count * on_disk:,} bytes of values reach past the end of the file "
+                f"its {count * width:,} bytes of values reach past the end of the file "
                 f"({self.file_size:,} bytes): truncated or corrupted"
             )
         if not dataset.dtype.hasobject:
             return
-        plain = h5py.check_vlen_dtype(dataset.dtype) is not None and on_disk == 8 + self._addr
-        if offset is None or not plain:
+        if offset is None or not vlen or dataset.id.get_storage_size() != count * width:
             if dataset.id.get_storage_size() or layout != h5py.h5d.CONTIGUOUS:
                 self._scan_all()  # references we cannot read raw: check every collection
             return
-        self._check_references(self._pread(offset, count * on_disk))
+        self._check_references(self._pread(offset, count * width))
 
     # -- global heap -----------------------------------------------------------------------
 
@@ -284,6 +284,4 @@ class Guard:
             at += chunk
 
     def _pread(self, offset: int, count: int) -> bytes:
-        if count > self.budget:
-            raise NIRFormatError(f"asks to read {_size(count)} at once, past the read budget")
         return os.pread(self._fd, count, offset)
