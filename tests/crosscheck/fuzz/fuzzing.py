@@ -76,7 +76,9 @@ def _written() -> list[Path]:
 
     folder = Path(tempfile.mkdtemp(prefix="snnx-fuzz-seeds-"))
     n = 4
-    lif = Node("LIF", tau=np.full(n, 2e-3), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n))
+    lif = Node(
+        "LIF", tau=np.full(n, 2e-3), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n)
+    )
     cuba = Node(
         "CubaLIF",
         tau_syn=np.full(n, 5e-3),
@@ -153,9 +155,9 @@ def _datasets(path: Path, numeric: bool = False) -> list[str]:
     with h5py.File(path, "r") as handle:
 
         def visit(name: str, item: Any) -> None:
-            if isinstance(item, h5py.Dataset) and name != "version":
-                if not numeric or item.dtype.kind in "iuf":
-                    found.append(name)
+            dataset = isinstance(item, h5py.Dataset) and name != "version"
+            if dataset and (not numeric or item.dtype.kind in "iuf"):
+                found.append(name)
 
         handle.visititems(visit)
     return found
@@ -259,9 +261,7 @@ def wrong_type(path: Path, rng: np.random.Generator) -> tuple[str, dict[str, Any
 def garbage_type(path: Path, rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
     nodes = _nodes(path)
     node = nodes[int(rng.integers(len(nodes)))]
-    garbage = ["LIF2", "", "NIRGraph ", "lif", "\x00", "Izhikevich", "Ω" * 50][
-        int(rng.integers(7))
-    ]
+    garbage = ["LIF2", "", "NIRGraph ", "lif", "\x00", "Izhikevich", "Ω" * 50][int(rng.integers(7))]
     with h5py.File(path, "r+") as handle:
         _replace(handle, f"{node}/type", data=garbage, dtype=STRING)
     return f"{node}/type := {garbage!r}", {"refuse": garbage not in ("NIRGraph",)}
@@ -295,7 +295,9 @@ def odd_name(path: Path, rng: np.random.Generator) -> tuple[str, dict[str, Any]]
 
 def huge_shape(path: Path, rng: np.random.Generator) -> tuple[str, dict[str, Any]]:
     with h5py.File(path, "r+") as handle:
-        shapes = [f"{n}/shape" for n in handle["node/nodes"] if "shape" in handle[f"node/nodes/{n}"]]
+        shapes = [
+            f"{n}/shape" for n in handle["node/nodes"] if "shape" in handle[f"node/nodes/{n}"]
+        ]
         shapes = [f"node/nodes/{s}" for s in shapes]
         name = shapes[int(rng.integers(len(shapes)))]
         value = [[2**40], [2**20, 2**20], [10**9], [0], [-3], [1] * 40][int(rng.integers(6))]
@@ -399,12 +401,12 @@ def prepare() -> None:
     """Import what the runs need once, before forking (no computation: no threads start)."""
     import jax  # noqa: F401
 
-    import snnx.cli.compile_cmd  # noqa: F401
-    import snnx.cli.inspect_cmd  # noqa: F401
-    import snnx.cli.simulate_cmd  # noqa: F401
-    import snnx.compiler  # noqa: F401
-    import snnx.inspection  # noqa: F401
-    import snnx.sim  # noqa: F401
+    import snnx.cli.compile_cmd
+    import snnx.cli.inspect_cmd
+    import snnx.cli.simulate_cmd
+    import snnx.compiler
+    import snnx.inspection
+    import snnx.sim
     import snnx.targets  # noqa: F401
 
 
@@ -439,7 +441,9 @@ def run(case: Case, command: str) -> Outcome:
         elif time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return Outcome(case, command, "hang", "killed at the deadline", time.monotonic() - start)
+            return Outcome(
+                case, command, "hang", "killed at the deadline", time.monotonic() - start
+            )
         else:
             time.sleep(0.01)
     seconds = time.monotonic() - start
@@ -502,9 +506,9 @@ def _judge_simulation(case: Case, out: Path) -> tuple[str, str]:
     for name, value in values.items():
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             return "wrong", f"non-finite values in {name}"
-    if case.delay is not None and (case.delay < 0 or case.delay / DT > STEPS):
-        if any(np.any(v != 0) for v in values.values()):
-            return "wrong", f"output within {STEPS} steps through a delay of {case.delay:g} s"
+    longer = case.delay is not None and (case.delay < 0 or case.delay / DT > STEPS)
+    if longer and any(np.any(v != 0) for v in values.values()):
+        return "wrong", f"output within {STEPS} steps through a delay of {case.delay:g} s"
     return "ok", "exit 0"
 
 
