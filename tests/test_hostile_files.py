@@ -291,3 +291,14 @@ def test_a_near_miss_edge_says_did_you_mean(braille):
     in_file(braille, misname)
     with pytest.raises(GraphError, match=r"refers to node 'lif', .* did you mean 'lif2'"):
         snnx.read(braille)
+
+
+def test_a_per_dimension_field_of_too_many_dimensions():
+    """Found by the fuzz tier: a 5-d ``kernel_size`` was an internal error."""
+    pool = Node("SumPool2d", kernel_size=np.ones((1, 2, 1, 2, 1)), stride=1, padding=0)
+    graph = Graph.sequential(
+        {"in": Node("Input", shape=[1, 4, 4]), "pool": pool, "out": Node("Output", shape=[1, 3, 3])}
+    )
+    with pytest.raises(GraphError, match="one per dimension") as err:
+        graph.check()
+    assert (err.value.node, err.value.field) == ("pool", "kernel_size")

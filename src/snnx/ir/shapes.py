@@ -273,7 +273,12 @@ def _groups(name: str, fields: Mapping[str, Any]) -> int:
 
 
 def _per_dim(name: str, fields: Mapping[str, Any], key: str, ndim: int) -> list[int]:
-    values = np.atleast_1d(np.asarray(fields[key])).astype(int).tolist()
+    array = np.atleast_1d(np.asarray(fields[key]))
+    if array.ndim > 1:
+        raise ShapeError(
+            f"needs one integer or one per dimension, got shape {array.shape}", node=name, field=key
+        )
+    values = array.astype(int).tolist()
     if len(values) == 1:
         return values * ndim
     if len(values) != ndim:
