@@ -302,3 +302,27 @@ def test_a_per_dimension_field_of_too_many_dimensions():
     with pytest.raises(GraphError, match="one per dimension") as err:
         graph.check()
     assert (err.value.node, err.value.field) == ("pool", "kernel_size")
+
+
+def test_repair_writes_the_near_miss_fix_to_a_new_file(braille, tmp_path, capsys):
+    """The NIR paper's subgraph files wire edges to ``lif`` while the node is ``lif1``: here the
+    same break, made in the Braille graph; the repaired copy is the original graph."""
+    original = snnx.read(braille)
+
+    def misname(node: h5py.Group) -> None:
+        edges = node["edges"].asstr()[()]
+        edges[edges == "lif2"] = "lif"
+        replace(node, "edges", data=edges.astype(object), dtype=h5py.string_dtype())
+
+    in_file(braille, misname)
+    broken = braille.read_bytes()
+    assert main(["repair", str(braille), "-o", str(braille)]) == 1
+    assert "repair writes a new file" in capsys.readouterr().err
+    fixed = tmp_path / "fixed.nir"
+    assert main(["repair", str(braille), "-o", str(fixed)]) == 0
+    assert "edge endpoint 'lif' -> 'lif2'" in capsys.readouterr().out
+    assert braille.read_bytes() == broken
+    assert snnx.read(fixed).edges == original.edges
+    assert main(["repair", str(fixed), "-o", str(tmp_path / "again.nir")]) == 0
+    assert "nothing to repair" in capsys.readouterr().out
+    assert not (tmp_path / "again.nir").exists()

@@ -32,7 +32,7 @@ import numpy as np
 
 from snnx.atomic import atomic_path
 from snnx.errors import GraphError, NIRFormatError, SnnxError
-from snnx.ir.graph import Graph
+from snnx.ir.graph import Graph, near_match
 from snnx.ir.hdf5guard import Guard, Limits, no_plugins
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
@@ -43,7 +43,11 @@ COMPRESS_FROM = 1024
 
 
 def read(
-    path: str | os.PathLike[str], *, check: bool = True, limits: Limits | None = None
+    path: str | os.PathLike[str],
+    *,
+    check: bool = True,
+    limits: Limits | None = None,
+    fixes: list[str] | None = None,
 ) -> Graph:
     """Read a `.nir` file into a `Graph`; with ``check``, also run `Graph.check`.
 
@@ -51,6 +55,10 @@ def read(
     corrupted, or asking for more than ``limits``: by default `Limits.from_environment`) and
     `GraphError` for a graph that is wrong, each naming the file, node and field. Every dataset
     is checked by `snnx.ir.hdf5guard` before libhdf5 reads it, and no filter plugin is loaded.
+
+    Given a list as ``fixes``, an edge endpoint that names no node but is near exactly one node
+    name (`snnx.ir.graph.near_match`: ``lif`` for ``lif1``) is wired to that node, and each such
+    change is appended to ``fixes`` (what ``snnx repair`` writes to a new file).
     """
     path = Path(path)
     if not path.is_file():
@@ -65,7 +73,7 @@ def read(
             ) from None
         try:
             with handle:
-                graph = _read_file(path, handle, limits)
+                graph = _read_file(path, handle, limits, fixes)
         except SnnxError as err:
             raise err.located(file=path) from None
         except MemoryError:
@@ -80,7 +88,7 @@ def read(
     return graph
 
 
-def _read_file(path: Path, handle: h5py.File, limits: Limits) -> Graph:
+def _read_file(path: Path, handle: h5py.File, limits: Limits, fixes: list[str] | None) -> Graph:
     if "node" not in handle or not isinstance(handle["node"], h5py.Group):
         raise NIRFormatError("no 'node' group: this HDF5 file is not a NIR file")
     guard = Guard(path, handle, limits)
@@ -90,7 +98,7 @@ def _read_file(path: Path, handle: h5py.File, limits: Limits) -> Graph:
             version = _decode(_value(guard, handle["version"], "version"))
             if not isinstance(version, str):
                 raise NIRFormatError("the version is not a string", field="version")
-        graph = _read_graph(handle["node"], guard, depth=0)
+        graph = _read_graph(handle["node"], guard, 0, fixes)
     finally:
         guard.close()
     graph.nir_version = version
@@ -133,7 +141,9 @@ def datasets(path: str | os.PathLike) -> dict[str, tuple[str, tuple[int, ...], A
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _read_graph(group: h5py.Group, guard: Guard, depth: int) -> Graph:
+def _read_graph(
+    group: h5py.Group, guard: Guard, depth: int, fixes: list[str] | None, where: str = ""
+) -> Graph:
     if "nodes" not in group or not isinstance(group["nodes"], h5py.Group):
         raise GraphError("a NIRGraph needs a 'nodes' group", field="nodes")
     if "edges" not in group:
@@ -142,12 +152,30 @@ def _read_graph(group: h5py.Group, guard: Guard, depth: int) -> Graph:
     for name, item in group["nodes"].items():
         guard.count_node(depth)
         try:
-            graph.add_node(_name(name), _read_node(item, guard, depth))
+            graph.add_node(_name(name), _read_node(item, guard, depth, fixes, f"{where}{name}/"))
         except SnnxError as err:
             raise err.located(parent=_name(name, checked=False)) from None
     for src, dst in _read_edges(group["edges"], guard):
+        if fixes is not None:
+            src, dst = (
+                _fixed(graph, src, "src", fixes, where),
+                _fixed(graph, dst, "dst", fixes, where),
+            )
         graph.add_edge(src, dst)
     return graph
+
+
+def _fixed(graph: Graph, endpoint: str, role: str, fixes: list[str], where: str) -> str:
+    """``endpoint``, or the one node name near it when it names no node."""
+    try:
+        graph.resolve(endpoint, role)
+        return endpoint
+    except GraphError:
+        near = near_match(endpoint, list(graph))
+        if near is None:
+            return endpoint
+    fixes.append(f"edge endpoint '{where}{endpoint}' -> '{where}{near}'")
+    return near
 
 
 def _name(name: str | bytes, checked: bool = True) -> str:
@@ -163,14 +191,16 @@ def _name(name: str | bytes, checked: bool = True) -> str:
     return repr(name)
 
 
-def _read_node(item: Any, guard: Guard, depth: int) -> Node | Graph:
+def _read_node(
+    item: Any, guard: Guard, depth: int, fixes: list[str] | None, where: str
+) -> Node | Graph:
     if not isinstance(item, h5py.Group):
         raise GraphError("expected a group holding a node, found a dataset")
     if "type" not in item:
         raise GraphError("the node has no 'type'", field="type")
     type_name = _decode(_value(guard, item["type"], "type"))
     if type_name == "NIRGraph":
-        return _read_graph(item, guard, depth + 1)
+        return _read_graph(item, guard, depth + 1, fixes, where)
     if not isinstance(type_name, str) or type_name not in SCHEMA:
         known = ", ".join(SCHEMA)
         raise GraphError(f"unknown node type {type_name!r}; known types: {known}", field="type")
