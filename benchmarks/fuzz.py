@@ -24,6 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "crossche
 import fuzzing
 
 
+def report(done: int, outcomes: list[fuzzing.Outcome], seen: list[int] = [0]) -> None:  # noqa: B006
+    """Each non-ok run as it comes, and every 500 files the counts so far."""
+    for outcome in outcomes[seen[0] :]:
+        if outcome.verdict != "ok":
+            print(f"  {outcome.verdict}: {outcome.command} {outcome.case.path.name}: {outcome.why}")
+    seen[0] = len(outcomes)
+    if done % 500 == 0:
+        print(f"{done} files: {fuzzing.counts(outcomes)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=10_000)
@@ -33,7 +43,9 @@ def main() -> None:
     args = parser.parse_args()
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="snnx-fuzz-") as folder:
-        outcomes = fuzzing.campaign(args.files, args.seed, folder, deep_runs=args.deep)
+        outcomes = fuzzing.campaign(
+            args.files, args.seed, folder, deep_runs=args.deep, progress=report
+        )
     seconds = time.monotonic() - start
     table = fuzzing.counts(outcomes)
     bad = [

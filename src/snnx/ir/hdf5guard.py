@@ -171,35 +171,46 @@ class Guard:
             )
 
     def read(self, dataset: h5py.Dataset) -> Any:
-        """The dataset's value, once `check` has passed."""
+        """The dataset's value, once `check` has passed (read through h5py's low-level API: the
+        high-level one costs more than the read itself on a small dataset)."""
+        dsid = dataset.id
         self.check(dataset)
-        return dataset[()]
+        space = dsid.get_space()
+        if space.get_simple_extent_type() == h5py.h5s.NULL:
+            return dataset[()]
+        value = np.empty(dsid.shape, dtype=dsid.dtype)
+        if value.size:
+            dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
+        return value[()] if value.ndim == 0 else value
 
     def check(self, dataset: h5py.Dataset) -> None:
         """Refuse a dataset whose values would cost more than the budget, reach past the end of
         the file, or refer to a broken global heap collection."""
-        count = int(np.prod(dataset.shape, dtype=np.float64)) if dataset.shape else 1
-        vlen = h5py.check_vlen_dtype(dataset.dtype) is not None
-        width = 8 + self._addr if vlen else dataset.id.get_type().get_size()  # bytes on disk
-        declared = count * max(width, dataset.dtype.itemsize)
+        dsid = dataset.id
+        dtype, shape = dsid.dtype, dsid.shape
+        count = int(np.prod(shape, dtype=np.float64)) if shape else 1
+        vlen = h5py.check_vlen_dtype(dtype) is not None
+        width = 8 + self._addr if vlen else dsid.get_type().get_size()  # bytes on disk
+        declared = count * max(width, dtype.itemsize)
         self.spent += declared
         if self.spent > self.budget:
             raise NIRFormatError(
-                f"declares {_size(declared)} of values (shape {dataset.shape}), past the read "
+                f"declares {_size(declared)} of values (shape {shape}), past the read "
                 f"budget of {_size(self.budget)} for a {_size(self.file_size)} file (set "
                 "SNNX_MAX_BYTES to allow more)"
             )
-        layout = dataset.id.get_create_plist().get_layout()
-        offset = dataset.id.get_offset() if layout == h5py.h5d.CONTIGUOUS else None
+        layout = dsid.get_create_plist().get_layout()
+        offset = dsid.get_offset() if layout == h5py.h5d.CONTIGUOUS else None
         if offset is not None and offset + count * width > self.file_size:
             raise NIRFormatError(
                 f"its {count * width:,} bytes of values reach past the end of the file "
                 f"({self.file_size:,} bytes): truncated or corrupted"
             )
-        if not dataset.dtype.hasobject:
+        if not dtype.hasobject:
             return
-        if offset is None or not vlen or dataset.id.get_storage_size() != count * width:
-            if dataset.id.get_storage_size() or layout != h5py.h5d.CONTIGUOUS:
+        stored = dsid.get_storage_size()
+        if offset is None or not vlen or stored != count * width:
+            if stored or layout != h5py.h5d.CONTIGUOUS:
                 self._scan_all()  # references we cannot read raw: check every collection
             return
         self._check_references(self._pread(offset, count * width))

@@ -519,14 +519,21 @@ def _remove(folder: Path) -> None:
 
 
 def campaign(
-    count: int, seed: int, folder: str | Path, deep_runs: int | None = None
+    count: int,
+    seed: int,
+    folder: str | Path,
+    deep_runs: int | None = None,
+    progress: Callable[[int, list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
     """Generate ``count`` files; inspect each; put the accepted ones (the first ``deep_runs`` of
-    them, all when ``None``) through ``simulate`` and ``compile`` for every target."""
+    them, all when ``None``) through ``simulate`` and ``compile`` for every target; call
+    ``progress(files done, outcomes so far)`` after each file."""
     prepare()
-    outcomes = []
+    outcomes: list[Outcome] = []
     accepted = 0
-    for case in generate(seeds(), count, seed, folder):
+    for i, case in enumerate(generate(seeds(), count, seed, folder)):
+        if progress is not None and i:
+            progress(i, outcomes)
         first = run(case, "inspect")
         outcomes.append(first)
         if first.why != "exit 0" or (deep_runs is not None and accepted >= deep_runs):
