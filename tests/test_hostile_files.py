@@ -326,3 +326,33 @@ def test_repair_writes_the_near_miss_fix_to_a_new_file(braille, tmp_path, capsys
     assert main(["repair", str(fixed), "-o", str(tmp_path / "again.nir")]) == 0
     assert "nothing to repair" in capsys.readouterr().out
     assert not (tmp_path / "again.nir").exists()
+
+
+def test_xylo_refuses_a_synapse_that_never_decays():
+    """tau_syn = 1e300 s makes the decay exactly 1 in float64: its steady state would divide by
+    zero; without the guard the lowering carried inf into the quantizer."""
+
+    def cuba(n: int, tau_syn: float) -> Node:
+        return Node(
+            "CubaLIF",
+            tau_syn=np.full(n, tau_syn),
+            tau_mem=np.full(n, 1e-2),
+            r=np.ones(n),
+            v_leak=np.zeros(n),
+            v_threshold=np.ones(n),
+        )
+
+    graph = Graph.sequential(
+        {
+            "in": Node("Input", shape=[2]),
+            "w1": Node("Linear", weight=np.ones((3, 2))),
+            "h": cuba(3, 1e300),
+            "w2": Node("Linear", weight=np.ones((2, 3))),
+            "o": cuba(2, 5e-3),
+            "out": Node("Output", shape=[2]),
+        }
+    )
+    semantics = Semantics.profile("nir-reference").replace(dt=1e-3)
+    with pytest.raises(LoweringError, match="never decays") as err:
+        get_target("xylo").lower(graph, semantics)
+    assert (err.value.node, err.value.field) == ("h", "tau_syn")
