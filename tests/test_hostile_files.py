@@ -330,7 +330,7 @@ def test_repair_writes_the_near_miss_fix_to_a_new_file(braille, tmp_path, capsys
 
 def test_xylo_refuses_a_synapse_that_never_decays():
     """tau_syn = 1e300 s makes the decay exactly 1 in float64: its steady state would divide by
-    zero; without the guard the lowering carried inf into the quantizer."""
+    zero (before the guard: an internal error, a NaN cast to an integer in the quantizer)."""
 
     def cuba(n: int, tau_syn: float) -> Node:
         return Node(
