@@ -356,3 +356,17 @@ def test_xylo_refuses_a_synapse_that_never_decays():
     with pytest.raises(LoweringError, match="never decays") as err:
         get_target("xylo").lower(graph, semantics)
     assert (err.value.node, err.value.field) == ("h", "tau_syn")
+
+
+def test_a_corrupted_string_datatype_is_a_clean_error_not_a_crash(tmp_path):
+    """Found by the fuzz tier: one byte of a variable-length string's datatype message (the
+    class bits ``01`` of ``19 01 01 00``: string, UTF-8) set to ``eb`` turns it into a sequence
+    of an unknown kind, and libhdf5 crashed the process (SIGSEGV) reading it."""
+    data = bytearray(nir_file(tmp_path / "good.nir"))
+    message = data.find(b"\x19\x01\x01\x00")
+    assert message > 0
+    data[message + 1] = 0xEB
+    path = tmp_path / "bad.nir"
+    path.write_bytes(bytes(data))
+    err = one_clean_line(snnx_cli("inspect", str(path)))
+    assert "HDF5 type class 9" in err, err

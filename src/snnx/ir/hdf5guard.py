@@ -7,10 +7,14 @@ reports anything:
   collection size or an object's size field is wrong: libhdf5 walks the objects
   ``p <- p + 16 + align8(size)`` (``p <- p + size`` for the free-space object, index 0), and a walk
   that lands on a zero size never advances: the first string read spins forever;
+- a datatype message that describes no type a writer makes (a variable-length string whose
+  class bits were changed into a sequence of an unknown kind, a float with odd exponent fields):
+  libhdf5 converts by the description, and a nonsensical one crashes the process;
 - a dataset that declares more than the file holds (a chunked ``(1e9, 8)`` dataset never
   written, a gzip bomb): reading it allocates the declared size.
 
-So before a dataset's values are read, `Guard.check` checks its declared size against the read
+So before a dataset's values are read, `Guard.check` checks its datatype against the types a NIR
+file holds (`_check_type`: integers, IEEE floats, strings, booleans), its declared size against the read
 budget (`Limits.max_bytes`) and, for a contiguous dataset, against the end of the file; for a
 variable-length dataset it reads the raw references ``(length u32, collection address, index
 u32)`` from the file, and checks each referenced collection the way libhdf5 will walk it (size at
@@ -187,6 +191,7 @@ class Guard:
         """Refuse a dataset whose values would cost more than the budget, reach past the end of
         the file, or refer to a broken global heap collection."""
         dsid = dataset.id
+        _check_type(dsid.get_type())
         dtype, shape = dsid.dtype, dsid.shape
         count = int(np.prod(shape, dtype=np.float64)) if shape else 1
         vlen = h5py.check_vlen_dtype(dtype) is not None
@@ -296,3 +301,38 @@ class Guard:
 
     def _pread(self, offset: int, count: int) -> bytes:
         return os.pread(self._fd, count, offset)
+
+
+#: The IEEE binary formats by size: (sign, exponent position, exponent bits, mantissa position,
+#: mantissa bits) and the exponent bias.
+IEEE = {2: ((15, 10, 5, 0, 10), 15), 4: ((31, 23, 8, 0, 23), 127), 8: ((63, 52, 11, 0, 52), 1023)}
+
+
+def _check_type(tid: Any) -> None:
+    """Refuse a datatype that is not one a NIR file holds (`_known`)."""
+    if not _known(tid):
+        raise NIRFormatError(
+            f"holds values of HDF5 type class {tid.get_class()} ({tid.get_size()} bytes, "
+            f"{type(tid).__name__}), not a number, boolean or string as NIR files hold: "
+            "corrupted or not a NIR file"
+        )
+
+
+def _known(tid: Any) -> bool:
+    """An integer of 1, 2, 4 or 8 whole bytes, an IEEE float of 2, 4 or 8 bytes, a string (fixed
+    or variable length, ASCII or UTF-8), or h5py's boolean (an enum over a one-byte integer)."""
+    size = tid.get_size()
+    if isinstance(tid, h5py.h5t.TypeEnumID):
+        return bool(size == 1 and _known(tid.get_super()))
+    if isinstance(tid, h5py.h5t.TypeIntegerID):
+        return bool(
+            size in (1, 2, 4, 8) and tid.get_precision() == 8 * size and not tid.get_offset()
+        )
+    if isinstance(tid, h5py.h5t.TypeFloatID):
+        standard = (tid.get_fields(), tid.get_ebias()) == IEEE.get(size)
+        return bool(standard and tid.get_precision() == 8 * size and not tid.get_offset())
+    if isinstance(tid, h5py.h5t.TypeStringID):
+        pads = (h5py.h5t.STR_NULLTERM, h5py.h5t.STR_NULLPAD, h5py.h5t.STR_SPACEPAD)
+        charsets = (h5py.h5t.CSET_ASCII, h5py.h5t.CSET_UTF8)
+        return bool(tid.get_cset() in charsets and tid.get_strpad() in pads)
+    return False
