@@ -2,6 +2,8 @@
 
 A message reads ``FILE: node 'PATH': field 'NAME': what is wrong``; nested nodes are named by
 their path through the subgraphs, joined with ``/`` (a character NIR node names cannot contain).
+Names and the file are shown `printable`: a name holding a newline or a terminal escape sequence
+cannot break the one-line message or take over the terminal.
 
 >>> str(GraphError("must be positive", node="lif1", field="tau"))
 "node 'lif1': field 'tau': must be positive"
@@ -15,6 +17,18 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every character that is not printable (newlines, tabs, ANSI escapes, other
+    control and format characters) written as its Python escape.
+
+    >>> print(printable("lif\x1b[2J\nout"))
+    lif\x1b[2J\nout
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class SnnxError(Exception):
@@ -37,14 +51,16 @@ class SnnxError(Exception):
     def _message(self) -> str:
         parts = []
         if self.file is not None:
-            parts.append(self.file)
+            parts.append(printable(self.file))
         if self.node is not None:
-            parts.append(f"node '{self.node}'")
+            parts.append(f"node '{printable(self.node)}'")
         if self.field is not None:
-            parts.append(f"field '{self.field}'")
-        return ": ".join([*parts, self.reason])
+            parts.append(f"field '{printable(self.field)}'")
+        return ": ".join([*parts, printable(self.reason)])
 
-    def located(self, *, file: str | os.PathLike | None = None, parent: str | None = None) -> Self:
+    def located(
+        self, *, file: str | os.PathLike[str] | None = None, parent: str | None = None
+    ) -> Self:
         """The same error with the file set and the node path prefixed by ``parent``.
 
         >>> GraphError("bad", node="lif").located(file="m.nir", parent="sub").args[0]
@@ -92,4 +108,5 @@ class Diagnostic:
     node: str | None = None
 
     def __str__(self) -> str:
-        return f"node '{self.node}': {self.message}" if self.node else self.message
+        text = f"node '{self.node}': {self.message}" if self.node else self.message
+        return printable(text)

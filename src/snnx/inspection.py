@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from snnx.errors import printable
 from snnx.ir.graph import Graph
 from snnx.ir.shapes import GraphShapes
 from snnx.provenance import Resolution, resolve
@@ -85,7 +86,8 @@ def _listed(shape: tuple[int, ...] | None) -> list[int] | None:
 
 
 def render_text(report: dict[str, Any]) -> str:
-    """The report as aligned text for a terminal."""
+    """The report as aligned text for a terminal; names escaped where they hold control
+    characters (`snnx.errors.printable`)."""
     head = report["file"] or "graph"
     version = report["nir_version"] or "in memory"
     lines = [
@@ -122,7 +124,7 @@ def render_text(report: dict[str, Any]) -> str:
     if report["warnings"]:
         lines.append("warnings:")
         lines += [f"  {w}" for w in report["warnings"]]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _count(report: dict[str, Any]) -> int:
@@ -135,8 +137,8 @@ def _rows(nodes: list[dict], rows: list[tuple[str, ...]], depth: int) -> None:
         shape_out = "x".join(map(str, node["output_shape"])) if node["output_shape"] else "-"
         rows.append(
             (
-                "  " * depth + node["name"],
-                node["type"],
+                "  " * depth + printable(node["name"]),
+                printable(node["type"]),
                 shape_in,
                 shape_out,
                 f"{node['num_params']:,}",

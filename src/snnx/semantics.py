@@ -204,11 +204,14 @@ class Semantics:
         unknown = sorted(set(stored) - known)
         if unknown:
             raise SemanticsError(f"unknown knobs {unknown}", field=f"metadata/{METADATA_KEY}")
-        values = {k: _plain(v) for k, v in stored.items()}
         try:
-            return cls(**values)
+            return cls(**{k: _plain(v) for k, v in stored.items()})
         except SemanticsError as err:
             raise SemanticsError(err.reason, field=f"metadata/{METADATA_KEY}/{err.field}") from None
+        except (TypeError, ValueError) as err:  # a knob of the wrong kind (an array, a struct)
+            raise SemanticsError(
+                f"a knob cannot be read ({err})", field=f"metadata/{METADATA_KEY}"
+            ) from None
 
     def describe(self) -> str:
         """One line naming every knob."""

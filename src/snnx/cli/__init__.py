@@ -4,7 +4,8 @@ name, with ``HELP``, ``ORDER`` (its place in ``--help``), ``configure(parser)`` 
 at once.
 
 Exit codes: 0 success, 1 an error (one clear message; the traceback with ``--debug``), 2 a usage
-error.
+error. What a command prints goes through `Printable`: names from a file cannot reach the terminal
+as control characters.
 
 >>> from snnx import example_path
 >>> main(["inspect", "--json", str(example_path("braille"))])  # doctest: +ELLIPSIS
@@ -16,9 +17,11 @@ error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
 import sys
+from typing import Any, TextIO
 
 
 def commands() -> list[str]:
@@ -54,17 +57,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Printable:
+    r"""A text stream that writes every character a terminal would act on (escape sequences,
+    bells, form feeds) as its Python escape, except the line breaks in ``keep``.
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> print("node x\x1b[2J", file=Printable(out))
+    >>> print(out.getvalue(), end="")
+    node x\x1b[2J
+    """
+
+    def __init__(self, stream: TextIO, keep: str = "\n") -> None:
+        self._stream = stream
+        self._keep = keep
+
+    def write(self, text: str) -> int:
+        """Write ``text`` escaped; return the length of what was asked."""
+        from snnx.errors import printable
+
+        pieces, start = [], 0
+        for i, char in enumerate(text):
+            if char in self._keep:
+                pieces += [printable(text[start:i]), char]
+                start = i + 1
+        self._stream.write("".join([*pieces, printable(text[start:])]))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``snnx`` command line; return its exit code."""
     args = build_parser().parse_args(argv)
-    from snnx.errors import SnnxError
+    from snnx.errors import SnnxError, printable
 
     try:
-        return args.run(args) or 0
+        with (
+            contextlib.redirect_stdout(Printable(sys.stdout)),
+            contextlib.redirect_stderr(Printable(sys.stderr, keep="\n\r")),
+        ):
+            return args.run(args) or 0
     except (SnnxError, OSError) as err:
         if args.debug:
             raise
-        print(f"snnx: error: {err}", file=sys.stderr)
+        print(f"snnx: error: {printable(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("snnx: interrupted", file=sys.stderr)
@@ -73,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"snnx: internal error: {type(err).__name__}: {err} (rerun with --debug for the "
-            "traceback, and please report it)",
+            f"snnx: internal error: {type(err).__name__}: {printable(str(err))} (rerun with "
+            "--debug for the traceback, and please report it)",
             file=sys.stderr,
         )
         return 1

@@ -20,6 +20,7 @@ or `Output` (as source) node ``x`` of subgraph ``sub``; a bare ``"sub"`` address
 from __future__ import annotations
 
 import copy
+import difflib
 import itertools
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Union
@@ -57,6 +58,17 @@ def parse_version(text: str | None) -> tuple[int, ...] | None:
             break
         parts.append(int(digits))
     return tuple(parts) or None
+
+
+def near_match(name: str, names: list[str]) -> str | None:
+    """The one name in ``names`` close to ``name`` (a typo, a dropped or added suffix), if exactly
+    one is; ``None`` otherwise.
+
+    >>> near_match("lif", ["input", "lif1", "output"]), near_match("x", ["a", "b"])
+    ('lif1', None)
+    """
+    close = difflib.get_close_matches(name, names, n=2, cutoff=0.75)
+    return close[0] if len(close) == 1 else None
 
 
 class Graph:
@@ -266,8 +278,12 @@ class Graph:
             raise GraphError(
                 f"{shown} endpoint {endpoint!r} is ambiguous: {matches}", field="edges"
             )
+        near = near_match(endpoint, list(self.nx))
+        hint = (
+            f"; did you mean {near!r}? (`snnx repair` writes the fix to a new file)" if near else ""
+        )
         raise GraphError(
-            f"{shown} refers to node {endpoint!r}, which does not exist", field="edges"
+            f"{shown} refers to node {endpoint!r}, which does not exist{hint}", field="edges"
         )
 
     def predecessors(self, name: str) -> list[str]:

@@ -32,7 +32,8 @@ import numpy as np
 
 from snnx.atomic import atomic_path
 from snnx.errors import GraphError, NIRFormatError, SnnxError
-from snnx.ir.graph import Graph
+from snnx.ir.graph import Graph, near_match
+from snnx.ir.hdf5guard import Guard, Limits, no_plugins
 from snnx.ir.node import Node
 from snnx.ir.schema import SCHEMA
 
@@ -41,30 +42,44 @@ _STRING = h5py.string_dtype("utf-8")
 COMPRESS_FROM = 1024
 
 
-def read(path: str | os.PathLike, *, check: bool = True) -> Graph:
+def read(
+    path: str | os.PathLike[str],
+    *,
+    check: bool = True,
+    limits: Limits | None = None,
+    fixes: list[str] | None = None,
+) -> Graph:
     """Read a `.nir` file into a `Graph`; with ``check``, also run `Graph.check`.
 
-    Raises `NIRFormatError` for a file that is not a NIR file (missing, not HDF5, truncated) and
-    `GraphError` for a graph that is wrong, each naming the file, node and field.
+    Raises `NIRFormatError` for a file that is not a NIR file (missing, not HDF5, truncated,
+    corrupted, or asking for more than ``limits``: by default `Limits.from_environment`) and
+    `GraphError` for a graph that is wrong, each naming the file, node and field. Every dataset
+    is checked by `snnx.ir.hdf5guard` before libhdf5 reads it, and no filter plugin is loaded.
+
+    Given a list as ``fixes``, an edge endpoint that names no node but is near exactly one node
+    name (`snnx.ir.graph.near_match`: ``lif`` for ``lif1``) is wired to that node, and each such
+    change is appended to ``fixes`` (what ``snnx repair`` writes to a new file).
     """
     path = Path(path)
     if not path.is_file():
         raise NIRFormatError("no such file", file=path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as err:
-        raise NIRFormatError(f"not a readable HDF5 file ({_first_line(err)})", file=path) from None
-    try:
-        with handle:
-            if "node" not in handle or not isinstance(handle["node"], h5py.Group):
-                raise NIRFormatError("no 'node' group: this HDF5 file is not a NIR file")
-            version = _decode(handle["version"][()]) if "version" in handle else None
-            graph = _read_graph(handle["node"])
-            graph.nir_version = version
-    except SnnxError as err:
-        raise err.located(file=path) from None
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
-        raise NIRFormatError(f"cannot read the file ({_first_line(err)})", file=path) from None
+    limits = Limits.from_environment() if limits is None else limits
+    with no_plugins():
+        try:
+            handle = h5py.File(path, "r")
+        except OSError as err:
+            raise NIRFormatError(
+                f"not a readable HDF5 file ({_first_line(err)})", file=path
+            ) from None
+        try:
+            with handle:
+                graph = _read_file(path, handle, limits, fixes)
+        except SnnxError as err:
+            raise err.located(file=path) from None
+        except MemoryError:
+            raise NIRFormatError("not enough memory to read the file", file=path) from None
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, OverflowError) as err:
+            raise NIRFormatError(f"cannot read the file ({_first_line(err)})", file=path) from None
     if check:
         try:
             graph.check()
@@ -73,7 +88,24 @@ def read(path: str | os.PathLike, *, check: bool = True) -> Graph:
     return graph
 
 
-def write(graph: Graph, path: str | os.PathLike, *, version: str | None = None) -> None:
+def _read_file(path: Path, handle: h5py.File, limits: Limits, fixes: list[str] | None) -> Graph:
+    if "node" not in handle or not isinstance(handle["node"], h5py.Group):
+        raise NIRFormatError("no 'node' group: this HDF5 file is not a NIR file")
+    guard = Guard(path, handle, limits)
+    try:
+        version = None
+        if "version" in handle:
+            version = _decode(_value(guard, handle["version"], "version"))
+            if not isinstance(version, str):
+                raise NIRFormatError("the version is not a string", field="version")
+        graph = _read_graph(handle["node"], guard, 0, fixes)
+    finally:
+        guard.close()
+    graph.nir_version = version
+    return graph
+
+
+def write(graph: Graph, path: str | os.PathLike[str], *, version: str | None = None) -> None:
     """Write ``graph`` to a `.nir` file atomically.
 
     The version string is ``version``, else the one the graph was read with, else the installed
@@ -109,30 +141,66 @@ def datasets(path: str | os.PathLike) -> dict[str, tuple[str, tuple[int, ...], A
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _read_graph(group: h5py.Group) -> Graph:
+def _read_graph(
+    group: h5py.Group, guard: Guard, depth: int, fixes: list[str] | None, where: str = ""
+) -> Graph:
     if "nodes" not in group or not isinstance(group["nodes"], h5py.Group):
         raise GraphError("a NIRGraph needs a 'nodes' group", field="nodes")
     if "edges" not in group:
         raise GraphError("a NIRGraph needs an 'edges' dataset", field="edges")
-    graph = Graph(metadata=_read_metadata(group))
+    graph = Graph(metadata=_read_metadata(group, guard, depth))
     for name, item in group["nodes"].items():
+        guard.count_node(depth)
         try:
-            graph.add_node(name, _read_node(item))
+            graph.add_node(_name(name), _read_node(item, guard, depth, fixes, f"{where}{name}/"))
         except SnnxError as err:
-            raise err.located(parent=name) from None
-    for src, dst in _read_edges(group["edges"]):
+            raise err.located(parent=_name(name, checked=False)) from None
+    for src, dst in _read_edges(group["edges"], guard):
+        if fixes is not None:
+            src, dst = (
+                _fixed(graph, src, "src", fixes, where),
+                _fixed(graph, dst, "dst", fixes, where),
+            )
         graph.add_edge(src, dst)
     return graph
 
 
-def _read_node(item: Any) -> Node | Graph:
+def _fixed(graph: Graph, endpoint: str, role: str, fixes: list[str], where: str) -> str:
+    """``endpoint``, or the one node name near it when it names no node."""
+    try:
+        graph.resolve(endpoint, role)
+        return endpoint
+    except GraphError:
+        near = near_match(endpoint, list(graph))
+        if near is None:
+            return endpoint
+    fixes.append(f"edge endpoint '{where}{endpoint}' -> '{where}{near}'")
+    return near
+
+
+def _name(name: str | bytes, checked: bool = True) -> str:
+    """An HDF5 link name as `str`; names that are not UTF-8 are refused (shown escaped)."""
+    if isinstance(name, str):
+        try:
+            name.encode("utf-8")
+            return name
+        except UnicodeEncodeError:  # h5py passes undecodable bytes as surrogates
+            name = name.encode("utf-8", "surrogateescape")
+    if checked:
+        raise GraphError(f"the name {name!r} is not valid UTF-8")
+    return repr(name)
+
+
+def _read_node(
+    item: Any, guard: Guard, depth: int, fixes: list[str] | None, where: str
+) -> Node | Graph:
     if not isinstance(item, h5py.Group):
         raise GraphError("expected a group holding a node, found a dataset")
     if "type" not in item:
         raise GraphError("the node has no 'type'", field="type")
-    type_name = _decode(item["type"][()])
+    type_name = _decode(_value(guard, item["type"], "type"))
     if type_name == "NIRGraph":
-        return _read_graph(item)
+        return _read_graph(item, guard, depth + 1, fixes, where)
     if not isinstance(type_name, str) or type_name not in SCHEMA:
         known = ", ".join(SCHEMA)
         raise GraphError(f"unknown node type {type_name!r}; known types: {known}", field="type")
@@ -141,15 +209,26 @@ def _read_node(item: Any) -> Node | Graph:
         if key in ("type", "metadata"):
             continue
         if not isinstance(value, h5py.Dataset):
-            raise GraphError("expected a dataset, found a group", field=key)
-        fields[key] = _decode(value[()])
-    return Node(type_name, fields, metadata=_read_metadata(item))
+            raise GraphError("expected a dataset, found a group", field=_name(key, checked=False))
+        key = _name(key)
+        fields[key] = _decode(_value(guard, value, key))
+    return Node(type_name, fields, metadata=_read_metadata(item, guard, depth))
 
 
-def _read_edges(dataset: Any) -> list[tuple[str, str]]:
+def _value(guard: Guard, dataset: Any, field: str) -> Any:
+    """A dataset's value, after the guard's checks (errors name the field)."""
+    if not isinstance(dataset, h5py.Dataset):
+        raise GraphError("expected a dataset, found a group", field=field)
+    try:
+        return guard.read(dataset)
+    except SnnxError as err:
+        raise type(err)(err.reason, field=field) from None
+
+
+def _read_edges(dataset: Any, guard: Guard) -> list[tuple[str, str]]:
     if not isinstance(dataset, h5py.Dataset):
         raise GraphError("expected a dataset of node-name pairs", field="edges")
-    raw = np.asarray(dataset[()])
+    raw = np.asarray(_value(guard, dataset, "edges"))
     if raw.size == 0:
         return []
     if raw.ndim != 2 or raw.shape[1] != 2:
@@ -163,22 +242,26 @@ def _read_edges(dataset: Any) -> list[tuple[str, str]]:
     return edges
 
 
-def _read_metadata(group: h5py.Group) -> dict[str, Any] | None:
+def _read_metadata(group: h5py.Group, guard: Guard, depth: int) -> dict[str, Any] | None:
     if "metadata" not in group:
         return None
-    return _read_tree(group["metadata"])
+    return _read_tree(group["metadata"], guard, depth)
 
 
-def _read_tree(item: Any) -> Any:
+def _read_tree(item: Any, guard: Guard, depth: int) -> Any:
     if isinstance(item, h5py.Group):
-        return {key: _read_tree(value) for key, value in item.items()}
-    return _decode(item[()])
+        guard.count_node(depth)
+        return {_name(k): _read_tree(v, guard, depth + 1) for k, v in item.items()}
+    return _decode(_value(guard, item, "metadata"))
 
 
 def _decode(value: Any) -> Any:
     """HDF5 strings come back as bytes: make them `str`; leave numbers and arrays alone."""
     if isinstance(value, (bytes, np.bytes_)):
-        return value.decode("utf-8")
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GraphError(f"the string {bytes(value)[:40]!r} is not valid UTF-8") from None
     if isinstance(value, np.ndarray) and value.dtype.kind in "OS":
         return np.array([_decode(v) for v in value.reshape(-1)], dtype=object).reshape(value.shape)
     return value

@@ -74,6 +74,9 @@ class Node:
             known = ", ".join(t for t in SCHEMA if t != "NIRGraph")
             raise GraphError(f"unknown node type {type!r}; known types: {known}, NIRGraph")
         merged = {**(fields or {}), **kwargs}
+        for key in merged:
+            if not isinstance(key, str):
+                raise GraphError(f"field names must be strings, got {key!r}")
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "fields", {k: normalise_value(v) for k, v in merged.items()})
         object.__setattr__(

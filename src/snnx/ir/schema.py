@@ -9,6 +9,9 @@ entry here; every other module asks it rather than naming types. A field's ``kin
 - ``padding``: an integer, an array of integers, or one of the strings ``same`` / ``valid``;
 - ``shape``: a one-dimensional array of positive integers.
 
+Integers size or index arrays, so they must fit in int32 (and be non-empty); a shape may hold at
+most `MAX_ELEMENTS` elements.
+
 Optional fields (``required=False``) may be absent; absence is kept, never filled in, so a file
 reads and writes back unchanged. `check_fields` raises a `GraphError` naming the field at fault.
 
@@ -27,6 +30,11 @@ from typing import Any
 import numpy as np
 
 from snnx.errors import GraphError
+
+#: The largest integer field value (int32: integers size and index arrays).
+MAX_INT = 2**31 - 1
+#: The most elements a shape may describe (one sample of one node).
+MAX_ELEMENTS = 2**31 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,6 +234,14 @@ def _check_value(type_name: str, name: str, spec: Field, value: Any) -> None:
         raise GraphError(
             f"{type_name}.{name} must hold {wanted}, got dtype {array.dtype}", field=name
         )
+    if integral and array.size == 0:
+        raise GraphError(f"{type_name}.{name} is empty", field=name)
+    if integral and np.any(np.abs(array.astype(np.float64)) > MAX_INT):
+        raise GraphError(
+            f"{type_name}.{name} must fit in int32 (it sizes or indexes arrays), got "
+            f"{array.astype(np.float64).flat[np.argmax(np.abs(array))]:.4g}",
+            field=name,
+        )
     if spec.ndim is not None and array.ndim not in spec.ndim:
         raise GraphError(
             f"{type_name}.{name} must have {' or '.join(map(str, spec.ndim))} dimensions, "
@@ -236,6 +252,12 @@ def _check_value(type_name: str, name: str, spec: Field, value: Any) -> None:
         if array.ndim != 1 or np.any(array <= 0):
             raise GraphError(
                 f"a shape must be a 1-D array of positive integers, got {array.tolist()}",
+                field=name,
+            )
+        if np.prod(array.astype(np.float64)) > MAX_ELEMENTS:
+            raise GraphError(
+                f"a shape of {np.prod(array.astype(np.float64)):.3g} elements is more than "
+                f"{MAX_ELEMENTS:,}",
                 field=name,
             )
         return

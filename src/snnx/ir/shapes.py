@@ -171,7 +171,7 @@ def _intrinsic(name: str, node: Node) -> tuple[Shape | None, Shape | None]:
         if "input_shape" not in f:
             return None, None
         spatial = tuple(_per_dim(name, f, "input_shape", np.ndim(f["weight"]) - 2))
-        channels = np.shape(f["weight"])[1] * int(f["groups"])
+        channels = np.shape(f["weight"])[1] * _groups(name, f)
         shape = (channels, *spatial)
         return shape, _derive(name, node, shape)
     if rule == "flatten" and "input_type" in f:
@@ -216,7 +216,7 @@ def _conv(name: str, node: Node, shape: Shape) -> Shape:
     f = node.fields
     weight = np.shape(f["weight"])
     ndim = len(weight) - 2
-    groups = int(f["groups"])
+    groups = _groups(name, f)
     if len(shape) != ndim + 1:
         raise ShapeError(
             f"{node.type} takes (channels, {ndim} spatial dims), got {shape}", node=name
@@ -262,8 +262,23 @@ def _window(name: str, n: int, k: int, s: int, p: int, d: int, field: str) -> in
     return out
 
 
+def _groups(name: str, fields: Mapping[str, Any]) -> int:
+    """A convolution's ``groups``: one integer."""
+    groups = np.asarray(fields["groups"]).reshape(-1)
+    if groups.size != 1:
+        raise ShapeError(
+            f"groups must be one integer, got {groups.tolist()}", node=name, field="groups"
+        )
+    return int(groups[0])
+
+
 def _per_dim(name: str, fields: Mapping[str, Any], key: str, ndim: int) -> list[int]:
-    values = np.atleast_1d(np.asarray(fields[key])).astype(int).tolist()
+    array = np.atleast_1d(np.asarray(fields[key]))
+    if array.ndim > 1:
+        raise ShapeError(
+            f"needs one integer or one per dimension, got shape {array.shape}", node=name, field=key
+        )
+    values = array.astype(int).tolist()
     if len(values) == 1:
         return values * ndim
     if len(values) != ndim:

@@ -2,7 +2,8 @@
 
 The state is a buffer of the last ``D`` inputs (``D`` the longest delay in steps), newest first.
 A delay that is not a whole number of steps (within `TOLERANCE` of one) is an error naming the
-node: rounding it would silently change the network.
+node: rounding it would silently change the network. So is one longer than `MAX_STEPS` (a buffer
+that deep costs gigabytes and indexes past int32), and a buffer of more than `MAX_BUFFER_BYTES`.
 
 >>> import numpy as np
 >>> steps_of(np.array([2e-4, 0.0]), 1e-4, "d").tolist()
@@ -10,6 +11,8 @@ node: rounding it would silently change the network.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -22,11 +25,30 @@ from snnx.sim.ops.registry import Context, Op, Params, State, register
 
 #: How far (in steps) a delay may be from a whole number of steps.
 TOLERANCE = 1e-6
+#: The longest delay in steps: the buffer holds one input per step of it.
+MAX_STEPS = 1_000_000
+#: The most memory one Delay's buffer may take (depth x batch x neurons x bytes).
+MAX_BUFFER_BYTES = 1 << 30
 
 
 def steps_of(delay: np.ndarray, dt: float, name: str) -> np.ndarray:
-    """Delays in whole steps; raises `GraphError` when one is not representable at ``dt``."""
+    """Delays in whole steps; raises `GraphError` when one is not representable at ``dt``: off
+    the grid, negative, not finite, or longer than `MAX_STEPS`."""
     steps = np.asarray(delay, dtype=np.float64) / dt
+    if not np.all(np.isfinite(steps)) or np.any(steps < 0):
+        raise GraphError(
+            f"delays must be finite and non-negative, got {np.asarray(delay).min():g} .. "
+            f"{np.asarray(delay).max():g} s (at dt={dt:g} s)",
+            node=name,
+            field="delay",
+        )
+    if np.any(steps > MAX_STEPS):
+        raise GraphError(
+            f"a delay of {np.max(delay):g} s is {np.max(steps):.3g} steps at dt={dt:g} s; snnx "
+            f"buffers at most {MAX_STEPS:,} steps (one input per step)",
+            node=name,
+            field="delay",
+        )
     rounded = np.round(steps)
     worst = np.max(np.abs(steps - rounded), initial=0.0)
     if worst > TOLERANCE:
@@ -42,6 +64,14 @@ def steps_of(delay: np.ndarray, dt: float, name: str) -> np.ndarray:
 
 def _init(p: Params, batch: int, ctx: Context) -> State:
     depth = int(steps_of(ctx.node.delay, ctx.semantics.dt, ctx.name).max(initial=0))
+    cost = depth * batch * math.prod(ctx.in_shape) * jnp.dtype(ctx.dtype).itemsize
+    if cost > MAX_BUFFER_BYTES:
+        raise GraphError(
+            f"a buffer of {depth:,} steps x batch {batch} x {math.prod(ctx.in_shape):,} neurons "
+            f"takes {cost / 2**30:.1f} GiB, more than {MAX_BUFFER_BYTES / 2**30:.0f} GiB",
+            node=ctx.name,
+            field="delay",
+        )
     return {"buffer": jnp.zeros((depth, batch, *ctx.in_shape), ctx.dtype)}
 
 

@@ -39,14 +39,14 @@ def population(name: str, flat: Graph, size: int, semantics: Semantics) -> Popul
     zeros = np.zeros(size)
     synapses: dict[str | None, Synapse] = {}
     if SCHEMA[node_type].neuron == "cuba":
-        charge = q["Bx"] + (q["Bn"] + q["Bi"]) * q["Bs"] / (1.0 - q["As"])
+        charge = q["Bx"] + (q["Bn"] + q["Bi"]) * q["Bs"] / _leak(name, q["As"], "tau_syn")
         synapses[None] = Synapse(q["As"], charge, zeros)
     else:
         synapses[None] = Synapse(None, q["B"], zeros)
         for pred in flat.predecessors(name):
             if flat[pred].type == "LI" and pred not in synapses:
                 li = coefficients(pred, flat, semantics, size)
-                keep = 1.0 - li["A"]
+                keep = _leak(pred, li["A"], "tau")
                 synapses[pred] = Synapse(
                     li["A"], q["B"] * li["B"] / keep, q["B"] * li["C"] / keep, pred
                 )
@@ -62,6 +62,20 @@ def population(name: str, flat: Graph, size: int, semantics: Semantics) -> Popul
         v_reset=q["v_reset"],
         v_start=q["v0"],
     )
+
+
+def _leak(name: str, decay: np.ndarray, field: str) -> np.ndarray:
+    """``1 - A``: what a synapse loses per step; refused where a time constant so long against
+    dt leaves nothing (``A`` is 1 in float64), whose steady state ``B / (1 - A)`` is infinite."""
+    leak = 1.0 - decay
+    if np.any(leak <= 0):
+        raise LoweringError(
+            f"{field} is so long against dt that the synapse never decays (its decay is 1 in "
+            "float64): Xylo's synapses must leak",
+            node=name,
+            field=field,
+        )
+    return leak
 
 
 @dataclasses.dataclass
