@@ -164,7 +164,7 @@ def test_verify_counts_undecided_samples_and_warns():
             "out": Node("Output", shape=[3]),
         }
     )
-    semantics = snnx.Semantics.profile("snntorch")
+    semantics = snnx.Semantics.profile("snntorch-nir")  # reset to zero: Loihi can run it
     x = np.zeros((30, 4, 2), np.float32)
     x[::3, :, 0] = 1  # outputs 0 and 1 fire together: a tie
     x[::2, 2:, 1] = 1  # output 2 fires more in samples 2 and 3
