@@ -13,7 +13,7 @@ threshold, 4096 for decays), so one learning rate fits all. The relay neurons of
 
 >>> import numpy as np, snnx
 >>> from snnx.targets.loihi.lower import lower
->>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch"))
+>>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
 >>> adapter = LoihiAdapter()
 >>> params = adapter.init(lowered)
 >>> again = adapter.apply(lowered, params)
