@@ -30,6 +30,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from snnx import dynamics
 from snnx.errors import GraphError, SnnxError
@@ -39,6 +40,7 @@ from snnx.sim import layout
 from snnx.sim.ops import OPS
 from snnx.sim.ops.registry import Context, Op
 from snnx.sim.plan import Plan, Segment
+from snnx.sim.runs import Run, find_runs
 from snnx.sim.surrogate import spike_function
 
 Params = dict[str, dict[str, jax.Array]]
@@ -128,8 +130,33 @@ class Program:
     ) -> tuple[dict[str, jax.Array], dict[str, jax.Array], dict]:
         """Run a sequence: ``inputs`` maps each Input name to ``(T, B, *shape)``. ``carry`` is
         where a previous run stopped (``None``: from rest). Returns ``(outputs, records, carry)``."""
+        return self.run_packed(self.pack(params), inputs, carry)
+
+    def pack(self, params: Params) -> dict[str, Any]:
+        """``params`` as `run_packed` takes them: rearranged for channels-last maps, and each run
+        of identical blocks' (`snnx.sim.runs`) stacked, one array per block position and field,
+        under its first node's name. Packing outside `jax.jit` spares the compiler thousands of
+        arguments and one long concatenation per field."""
+        packed: dict[str, Any] = dict(self._held_params(params))
+        for segment in self.plan.segments:
+            if segment.kind != "scan":
+                continue
+            for piece in self._pieces(segment):
+                if isinstance(piece, Run):
+                    stacked = [
+                        {k: _stack([packed[b[j]][k] for b in piece.blocks]) for k in packed[n]}
+                        for j, n in enumerate(piece.blocks[0])
+                    ]
+                    for name in piece.nodes:
+                        del packed[name]
+                    packed[piece.key] = stacked
+        return packed
+
+    def run_packed(
+        self, params: dict[str, Any], inputs: Mapping[str, jax.Array], carry: dict | None = None
+    ) -> tuple[dict[str, jax.Array], dict[str, jax.Array], dict]:
+        """`run` with parameters already `pack`ed."""
         graph, shapes = self.plan.graph, self.plan.shapes
-        params = self._held_params(params)
         seqs: dict[str, jax.Array] = {}
         steps = batch = 0  # set by the inputs: a checked graph has at least one
         for name in graph.inputs:
@@ -221,19 +248,21 @@ class Program:
     ) -> jax.Array:
         """Sum of what the edges into ``name`` carry, each shaped as ``name``'s input (an edge
         between different shapes reshapes in NIR's layout)."""
-        shapes = self.plan.shapes
-        shape = tuple(shapes[name].input)
         total = None
         for pred in self.plan.graph.predecessors(name):
             value = prev[pred] if prev is not None and (pred, name) in back else values[pred]
-            source = tuple(shapes[pred].output)
-            if source != shape:
-                value = self._held(self._canonical(value, source).reshape((*lead, *shape)), shape)
-            else:
-                value = value.reshape((*lead, *self._held_shape(shape)))
+            value = self._edge(value, pred, name, lead)
             total = value if total is None else total + value
         assert total is not None  # `Graph.check`: every node but an Input has an edge in
         return total
+
+    def _edge(self, value: jax.Array, pred: str, name: str, lead: tuple) -> jax.Array:
+        """What ``pred`` emitted, shaped as ``name``'s input."""
+        shapes = self.plan.shapes
+        shape, source = tuple(shapes[name].input), tuple(shapes[pred].output)
+        if source != shape:
+            return self._held(self._canonical(value, source).reshape((*lead, *shape)), shape)
+        return value.reshape((*lead, *self._held_shape(shape)))
 
     def _margin(self, name: str, p: Mapping[str, jax.Array], lead: tuple) -> dict[str, jax.Array]:
         """``{"NODE.margin": (v - threshold) / ulp(threshold)}`` for the spike decisions the
@@ -265,16 +294,18 @@ class Program:
             )
         )
         carried = sorted({src for src, _ in segment.back_edges})
-        wanted = [
-            n
-            for n in segment.nodes
-            if n in self.record or any(s not in inside for s in graph.successors(n))
-        ]
+        wanted = self._wanted(segment)
         shapes = self.plan.shapes
+        pieces = self._pieces(segment)
         prepared: dict[str, Any] = {}
-        for n in segment.nodes:
-            prepare = self.ops[n].prepare
-            prepared[n] = prepare(params[n], self.contexts[n]) if prepare else params[n]
+        for piece in pieces:
+            if isinstance(piece, Run):
+                prepared[piece.key] = self._prepare_run(piece, params)
+                continue
+            prepare = self.ops[piece].prepare
+            prepared[piece] = (
+                prepare(params[piece], self.contexts[piece]) if prepare else params[piece]
+            )
 
         def step(carry: Any, xs: Mapping[str, jax.Array]) -> tuple[Any, dict[str, jax.Array]]:
             states, prev = carry
@@ -285,7 +316,13 @@ class Program:
                 y = emit(prepared[name], states[name], self.contexts[name])
                 now[name] = self._from_op(name, y)
             new_states = {}
-            for name in segment.nodes:
+            for name in pieces:
+                if isinstance(name, Run):
+                    x = self._gather(name.blocks[0][0], now, (batch,), segment.back_edges, prev)
+                    new_states[name.key], now[name.blocks[-1][-1]] = self._step_run(
+                        name, prepared[name.key], states[name.key], x, batch
+                    )
+                    continue
                 x = self._gather(name, now, (batch,), segment.back_edges, prev)
                 op, ctx = self.ops[name], self.contexts[name]
                 if op.step is not None:  # `op.stateful`
@@ -304,7 +341,11 @@ class Program:
 
         if carry is None:
             states = {}
-            for n in segment.nodes:
+            for piece in pieces:
+                if isinstance(piece, Run):
+                    states[piece.key] = self._init_run(piece, prepared[piece.key], batch)
+                    continue
+                n = piece
                 init = self.ops[n].init
                 if self.ops[n].stateful:
                     assert init is not None  # a stateful op starts from its `init` state
@@ -322,6 +363,80 @@ class Program:
                 records[f"{name}.out"] = seqs[name]
         records.update(ys)
         return carry
+
+    def _wanted(self, segment: Segment) -> list[str]:
+        """The nodes of a scan segment whose values leave its steps (read outside it, recorded)."""
+        graph, inside = self.plan.graph, set(segment.nodes)
+        return [
+            n
+            for n in segment.nodes
+            if n in self.record or any(s not in inside for s in graph.successors(n))
+        ]
+
+    def _pieces(self, segment: Segment) -> list[str | Run]:
+        """A scan segment's nodes in step order, runs of identical blocks grouped."""
+        return find_runs(self, segment, self._wanted(segment))
+
+    def _prepare_run(self, run: Run, params: dict[str, Any]) -> list[tuple[dict, dict]]:
+        """For each block position: its nodes' prepared parameters stacked along a first axis
+        (`pack`), and the constants (Python numbers) they share."""
+        out = []
+        for j, first in enumerate(run.blocks[0]):
+            column = [block[j] for block in run.blocks]
+            q = params[run.key][j]
+            prepare_many = self.ops[first].prepare_many
+            if prepare_many is not None:  # `runs.signature`: else the op prepares nothing
+                q = prepare_many(q, [self.contexts[n] for n in column])
+            arrays = {k: v for k, v in q.items() if not isinstance(v, float)}
+            out.append((arrays, {k: v for k, v in q.items() if isinstance(v, float)}))
+        return out
+
+    def _init_run(self, run: Run, prepared: list[tuple[dict, dict]], batch: int) -> dict:
+        """The stacked rest states of a run's stateful block positions."""
+        states = {}
+        for j, name in enumerate(run.blocks[0]):
+            op, ctx = self.ops[name], self.contexts[name]
+            if op.stateful:
+                assert op.init is not None  # a stateful op starts from its `init` state
+                arrays, constants = prepared[j]
+                init = lambda a, i=op.init, c=constants, x=ctx: i({**a, **c}, batch, x)  # noqa: E731
+                states[str(j)] = jax.vmap(init)(arrays)
+        return states
+
+    def _step_run(
+        self, run: Run, prepared: list[tuple[dict, dict]], states: dict, x: jax.Array, batch: int
+    ) -> tuple[dict, jax.Array]:
+        """One step of a run (`snnx.sim.runs`): ``x`` into its first node; returns its new
+        stacked states and what its last node emits."""
+        block = run.blocks[0]
+
+        def repeat(carry: tuple, slab: tuple) -> tuple[tuple, dict]:
+            x, _ = carry
+            arrays, old = slab
+            new = {}
+            for j, name in enumerate(block):
+                if j:
+                    x = self._edge(x, block[j - 1], name, (batch,))
+                p = {**arrays[j], **prepared[j][1]}
+                step = self.ops[name].step
+                if step is not None:
+                    new[str(j)], y = step(p, old[str(j)], self._to_op(name, x), self.contexts[name])
+                    x = self._from_op(name, y)
+                else:
+                    x = self._apply(name, p, x)
+            return (self._edge(x, block[-1], block[0], (batch,)), x), new
+
+        last = jnp.zeros((batch, *self._held_shape(self.plan.shapes[block[-1]].output)), x.dtype)
+        (_, y), new = jax.lax.scan(repeat, (x, last), ([a for a, _ in prepared], states))
+        return new, y
+
+
+def _stack(values: list[Any]) -> jax.Array:
+    """``jnp.stack(values)``; concrete values stacked by numpy (no program compiled for each
+    number of them), traced ones (under `jax.grad` or `jax.jit`) by JAX."""
+    if any(isinstance(v, jax.core.Tracer) for v in values):
+        return jnp.stack(values)
+    return jnp.asarray(np.stack([np.asarray(v) for v in values]))
 
 
 class SpikeProbe:

@@ -210,7 +210,8 @@ class Simulator:
         """Run the forward program (no gradients) on device arrays: ``(outputs, records)``, spike
         trains compact (`spike_dtypes`); given a ``carry``, ``(outputs, records, carry)``."""
         params = self.params if params is None else params
-        outputs, records, end = self._forward(params, self._named(inputs), carry or {})
+        packed = self.forward_program.pack(params)
+        outputs, records, end = self._forward(packed, self._named(inputs), carry or {})
         return (outputs, records) if carry is None else (outputs, records, end)
 
     def __call__(
@@ -228,6 +229,7 @@ class Simulator:
         copying each chunk to the host and calling ``progress(steps_done)`` after it."""
         named = self._named(inputs)
         params = self.params if params is None else params
+        packed = self.forward_program.pack(params)
         steps = np.shape(next(iter(named.values())))[0]
         chunk = chunk or steps
         pieces: list[dict[str, Any]] = []
@@ -236,7 +238,7 @@ class Simulator:
             part = (
                 named if chunk >= steps else {k: v[start : start + chunk] for k, v in named.items()}
             )
-            outputs, records, carry = self._forward(params, part, carry)
+            outputs, records, carry = self._forward(packed, part, carry)
             whole = {**outputs, **records}
             distributed = not all(getattr(v, "is_fully_addressable", True) for v in whole.values())
             pieces.append(batches.to_host(whole) if chunk < steps or distributed else whole)
@@ -328,11 +330,11 @@ def _at_precision(jitted: Callable, precision: str | None) -> Callable:
 def _compact_run(
     program: Program,
     dtypes: dict[str, Any],
-    params: Params,
+    params: dict[str, Any],
     inputs: Mapping[str, jax.Array],
     carry: dict,
 ) -> tuple[dict[str, jax.Array], dict[str, jax.Array], dict]:
-    outputs, records, carry = program.run(params, inputs, carry)
+    outputs, records, carry = program.run_packed(params, inputs, carry)
     cast = lambda arrays: {k: v.astype(dtypes.get(k, v.dtype)) for k, v in arrays.items()}  # noqa: E731
     return cast(outputs), cast(records), carry
 

@@ -11,7 +11,9 @@ step with ``x`` of shape ``(B, *in_shape)``; a state is a dict of arrays, and th
 ``params`` (float fields of the node) to arrays; everything else (strides, delays in steps,
 semantics) is static, in ``ctx``. ``layout`` says how the op takes 2-D feature maps, which the
 executor holds channels-last (`snnx.sim.layout`): ``elementwise``, ``channels-last`` (it reads
-``ctx.channels_last``) or ``canonical`` (NIR's layout, converted for it).
+``ctx.channels_last``) or ``canonical`` (NIR's layout, converted for it). A stateful op that
+has ``prepare`` may also say ``prepare_many(p, ctxs)``: ``prepare`` of several nodes alike but for
+their parameter values, stacked along a first axis (`snnx.sim.runs`).
 
 >>> sorted(OPS)[:4]
 ['Affine', 'AvgPool2d', 'Conv1d', 'Conv2d']
@@ -60,6 +62,7 @@ class Op:
     early: Callable[[Node, Semantics], bool] | None = None
     emit: Callable | None = None
     layout: str = "canonical"
+    prepare_many: Callable | None = None
 
     @property
     def stateful(self) -> bool:
