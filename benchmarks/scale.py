@@ -1,11 +1,12 @@
 """Time against node count: an ``N``-node chain (Input, then Linear and LIF in turn, then Output)
-written to a file, inspected (read, checked, summarized, rendered) and simulated for 20 steps.
+written to a file, inspected (read, checked, summarized, rendered), simulated for 20 steps and
+compiled for Loihi (netx files written).
 
     PYTHONPATH=src .venv/bin/python benchmarks/scale.py --nodes 1000 2000 10000
 
 Targets (issue 17, this 2-core machine): 10,000 nodes inspect in under 2 s and simulate 20 steps
 in under 30 s; time grows at most as ``n log n``. ``--profile N`` prints the top of a cProfile of
-both at ``N`` nodes instead.
+all three at ``N`` nodes instead.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def chain(n: int, width: int = 4) -> Graph:
     return Graph.sequential(nodes)
 
 
-def measure(n: int, folder: Path) -> tuple[float, float]:
-    """Seconds to inspect and to simulate 20 steps of an ``n``-node chain file."""
+def measure(n: int, folder: Path) -> tuple[float, float, float]:
+    """Seconds to inspect, to simulate 20 steps and to compile for Loihi an ``n``-node chain
+    file."""
     path = folder / f"chain{n}.nir"
     snnx.write(chain(n), path)
     start = time.perf_counter()
@@ -50,7 +52,10 @@ def measure(n: int, folder: Path) -> tuple[float, float]:
     inspect = time.perf_counter() - start
     start = time.perf_counter()
     snnx.simulate(graph, np.ones((20, 1, 4)), "nir-reference")
-    return inspect, time.perf_counter() - start
+    simulate = time.perf_counter() - start
+    start = time.perf_counter()
+    snnx.compile(graph, "loihi", "nir-reference", output=folder / f"loihi{n}")
+    return inspect, simulate, time.perf_counter() - start
 
 
 def main() -> None:
@@ -64,10 +69,10 @@ def main() -> None:
         profile.runcall(measure, args.profile, folder)
         pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
         return
-    print(f"{'nodes':>7} {'inspect s':>10} {'simulate s':>11}")
+    print(f"{'nodes':>7} {'inspect s':>10} {'simulate s':>11} {'loihi s':>8}", flush=True)
     for n in args.nodes:
-        inspect, simulate = measure(n, folder)
-        print(f"{n:7d} {inspect:10.2f} {simulate:11.2f}")
+        inspect, simulate, compiled = measure(n, folder)
+        print(f"{n:7d} {inspect:10.2f} {simulate:11.2f} {compiled:8.2f}", flush=True)
 
 
 if __name__ == "__main__":

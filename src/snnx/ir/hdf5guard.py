@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -174,28 +175,29 @@ class Guard:
                 "SNNX_MAX_DEPTH to read it)"
             )
 
-    def read(self, dataset: h5py.Dataset) -> Any:
+    def read(self, dataset: h5py.Dataset | h5py.h5d.DatasetID) -> Any:
         """The dataset's value, once `check` has passed (read through h5py's low-level API: the
         high-level one costs more than the read itself on a small dataset)."""
-        dsid = dataset.id
-        self.check(dataset)
+        dsid = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
+        self.check(dsid)
         space = dsid.get_space()
         if space.get_simple_extent_type() == h5py.h5s.NULL:
-            return dataset[()]
+            return h5py.Dataset(dsid)[()]
         value = np.empty(dsid.shape, dtype=dsid.dtype)
         if value.size:
             dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
         return value[()] if value.ndim == 0 else value
 
-    def check(self, dataset: h5py.Dataset) -> None:
+    def check(self, dataset: h5py.Dataset | h5py.h5d.DatasetID) -> None:
         """Refuse a dataset whose values would cost more than the budget, reach past the end of
         the file, or refer to a broken global heap collection."""
-        dsid = dataset.id
-        _check_type(dsid.get_type())
+        dsid = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
+        tid = dsid.get_type()
+        _check_type(tid)
         dtype, shape = dsid.dtype, dsid.shape
-        count = int(np.prod(shape, dtype=np.float64)) if shape else 1
+        count = math.prod(shape)
         vlen = h5py.check_vlen_dtype(dtype) is not None
-        width = 8 + self._addr if vlen else dsid.get_type().get_size()  # bytes on disk
+        width = 8 + self._addr if vlen else tid.get_size()  # bytes on disk
         declared = count * max(width, dtype.itemsize)
         self.spent += declared
         if self.spent > self.budget:

@@ -22,7 +22,7 @@ Writing goes to a temporary file beside the target, renamed over it only when co
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
@@ -149,7 +149,7 @@ def _read_graph(
     if "edges" not in group:
         raise GraphError("a NIRGraph needs an 'edges' dataset", field="edges")
     graph = Graph(metadata=_read_metadata(group, guard, depth))
-    for name, item in group["nodes"].items():
+    for name, item in _members(group["nodes"]):
         guard.count_node(depth)
         try:
             graph.add_node(_name(name), _read_node(item, guard, depth, fixes, f"{where}{name}/"))
@@ -191,33 +191,52 @@ def _name(name: str | bytes, checked: bool = True) -> str:
     return repr(name)
 
 
+def _members(group: h5py.Group | h5py.h5g.GroupID) -> Iterator[tuple[str, Any]]:
+    """A group's members as ``(name, id)`` in h5py's order, through the low-level API (a
+    `h5py.h5g.GroupID` or `h5py.h5d.DatasetID` each: the high-level objects cost more than reading
+    a small node); names as h5py gives them (undecodable bytes as surrogates)."""
+    gid = group.id if isinstance(group, h5py.Group) else group
+    for raw in gid:
+        yield raw.decode("utf-8", "surrogateescape"), h5py.h5o.open(gid, raw)
+
+
 def _read_node(
     item: Any, guard: Guard, depth: int, fixes: list[str] | None, where: str
 ) -> Node | Graph:
-    if not isinstance(item, h5py.Group):
+    if not isinstance(item, h5py.h5g.GroupID):
         raise GraphError("expected a group holding a node, found a dataset")
-    if "type" not in item:
+    members = dict(_members(item))
+    if "type" not in members:
         raise GraphError("the node has no 'type'", field="type")
-    type_name = _decode(_value(guard, item["type"], "type"))
+    type_name = _decode(_value(guard, members["type"], "type"))
     if type_name == "NIRGraph":
-        return _read_graph(item, guard, depth + 1, fixes, where)
+        return _read_graph(h5py.Group(item), guard, depth + 1, fixes, where)
     if not isinstance(type_name, str) or type_name not in SCHEMA:
         known = ", ".join(SCHEMA)
         raise GraphError(f"unknown node type {type_name!r}; known types: {known}", field="type")
     fields = {}
-    for key, value in item.items():
+    for key, value in members.items():
         if key in ("type", "metadata"):
             continue
-        if not isinstance(value, h5py.Dataset):
+        if not isinstance(value, h5py.h5d.DatasetID):
             raise GraphError("expected a dataset, found a group", field=_name(key, checked=False))
         key = _name(key)
         fields[key] = _decode(_value(guard, value, key))
-    return Node(type_name, fields, metadata=_read_metadata(item, guard, depth))
+    metadata = None
+    if "metadata" in members:
+        metadata = _read_tree(_high_level(members["metadata"]), guard, depth)
+    return Node(type_name, fields, metadata=metadata)
+
+
+def _high_level(oid: Any) -> Any:
+    """The h5py object of a low-level id."""
+    return h5py.Group(oid) if isinstance(oid, h5py.h5g.GroupID) else h5py.Dataset(oid)
 
 
 def _value(guard: Guard, dataset: Any, field: str) -> Any:
-    """A dataset's value, after the guard's checks (errors name the field)."""
-    if not isinstance(dataset, h5py.Dataset):
+    """A dataset's value, after the guard's checks (errors name the field); ``dataset`` is an
+    `h5py.Dataset` or its `h5py.h5d.DatasetID`."""
+    if not isinstance(dataset, (h5py.Dataset, h5py.h5d.DatasetID)):
         raise GraphError("expected a dataset, found a group", field=field)
     try:
         return guard.read(dataset)

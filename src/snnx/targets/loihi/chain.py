@@ -107,9 +107,15 @@ def _closure(flat: Graph, node: str) -> set[str]:
 
 
 def inbound(
-    flat: Graph, shapes: GraphShapes, node: str, previous: str, semantics: Semantics
+    flat: Graph,
+    shapes: GraphShapes,
+    node: str,
+    previous: str,
+    semantics: Semantics,
+    back: set[tuple[str, str]] | None = None,
 ) -> Inbound:
-    """Evaluate what feeds ``node`` (see the module docstring)."""
+    """Evaluate what feeds ``node`` (see the module docstring); ``back`` is
+    ``flat.back_edges()`` (computed here when not given: pass it when lowering many nodes)."""
     inner = _closure(flat, node)
     sources = {
         p for n in (*inner, node) for p in flat.predecessors(n) if p not in inner and p != node
@@ -123,7 +129,7 @@ def inbound(
         )
     if previous not in sources:
         raise LoweringError(f"does not receive from the previous layer {previous!r}", node=node)
-    back = flat.back_edges()
+    back = flat.back_edges() if back is None else back
     evaluator = _Evaluator(flat, shapes, node, inner, back)
     shape = tuple(shapes[node].output)
     size = math.prod(shape)

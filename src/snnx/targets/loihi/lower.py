@@ -59,9 +59,10 @@ def lower(graph: Graph, semantics: Semantics, **options: Any) -> Lowered:
     data_shape = tuple(shapes[source].output)
     cubas, feeds = [], []
     previous = source
+    back = flat.back_edges()
     for name in chain:
         cubas.append(cuba_neuron(name, flat.node(name), semantics, math.prod(shapes[name].output)))
-        feeds.append(inbound(flat, shapes, name, previous, semantics))
+        feeds.append(inbound(flat, shapes, name, previous, semantics, back))
         previous = name
     relays, needs_bias = _bias_line(cubas, feeds)
     _check_timing(chain, cubas, feeds, needs_bias)
