@@ -370,3 +370,68 @@ def test_a_corrupted_string_datatype_is_a_clean_error_not_a_crash(tmp_path):
     path.write_bytes(bytes(data))
     err = one_clean_line(snnx_cli("inspect", str(path)))
     assert "HDF5 type class 9" in err, err
+
+
+# -- other files a user passes in ---------------------------------------------------------------
+
+
+def test_nirdata_with_a_huge_declared_dataset_is_refused_before_allocation(tmp_path):
+    """`snnx.nirdata.read_inputs` checks the file as `snnx.read` does before nir reads it."""
+    from snnx.nirdata import read_inputs
+
+    path = tmp_path / "inputs.h5"
+    nir.write_data(str(path), nir.NIRGraphData({"input": nir.NIRNodeData({})}))
+    with h5py.File(path, "r+") as handle:
+        handle.create_dataset("junk", shape=(10**9, 8), dtype="f4", chunks=(1, 8))
+    graph = nir_graph_for_inputs()
+    with pytest.raises(NIRFormatError, match=r"inputs\.h5: field 'junk': declares 29\.8 GiB"):
+        read_inputs(path, graph, dt=1e-4)
+
+
+def nir_graph_for_inputs() -> Graph:
+    return Graph.sequential(
+        {
+            "input": Node("Input", shape=[2]),
+            "lif": Node(
+                "LIF",
+                tau=np.full(2, 0.01),
+                r=np.ones(2),
+                v_leak=np.zeros(2),
+                v_threshold=np.ones(2),
+            ),
+            "output": Node("Output", shape=[2]),
+        }
+    )
+
+
+@pytest.mark.parametrize("field", sorted(HEAP_FIELDS))
+def test_a_netx_file_with_a_corrupted_global_heap_is_a_clean_error(field, tmp_path):
+    """`snnx.targets.loihi.artifact.read` (what ``snnx verify`` reads) ends with one clean error
+    where libhdf5 alone would spin at the first string read."""
+    from snnx.targets.loihi import artifact
+
+    target = get_target("loihi")
+    lowered = target.lower(nir_graph_for_inputs(), Semantics())
+    good = tmp_path / "model.net"
+    artifact.write(lowered.program, good)
+    data = bytearray(good.read_bytes())
+    heap = data.find(b"GCOL")
+    assert heap > 0
+    data[heap + HEAP_FIELDS[field]] = 0xFF
+    bad = tmp_path / "bad.net"
+    bad.write_bytes(bytes(data))
+    script = (
+        "import sys\n"
+        "from snnx.errors import SnnxError\n"
+        "from snnx.targets.loihi import artifact\n"
+        "try:\n"
+        "    artifact.read(sys.argv[1])\n"
+        "except SnnxError as err:\n"
+        "    print(err)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(bad)], capture_output=True, text=True, timeout=DEADLINE
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "global heap collection" in done.stdout and "corrupted" in done.stdout, done.stdout
+    assert done.stdout.count("\n") == 1 and "bad.net" in done.stdout, done.stdout

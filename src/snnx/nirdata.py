@@ -65,8 +65,12 @@ def read_inputs(
     binned onto it. Data of the graph's other nodes (a simulation's outputs) is left alone. Raises `SnnxError` naming the file, node and observable at fault."""
     import nir
 
+    from snnx.ir.hdf5guard import check_file, no_plugins
+
+    check_file(path)  # nothing libhdf5 would hang, crash or allocate gigabytes on
     try:
-        data = nir.read_data(os.fspath(path))
+        with no_plugins():
+            data = nir.read_data(os.fspath(path))
     except Exception as err:  # nir raises whatever h5py or its own checks raise
         raise SnnxError(f"cannot read NIRData: {err}", file=path) from None
     shapes = graph.check() if shapes is None else shapes

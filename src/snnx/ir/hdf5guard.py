@@ -138,6 +138,47 @@ def no_plugins() -> Iterator[None]:
             h5py.h5pl.append(folder)
 
 
+def check_file(path: str | os.PathLike[str], limits: Limits | None = None) -> None:
+    """Check every dataset of an HDF5 file as `Guard.check` does, before anything reads it (for
+    files read by other code: nir's NIRData reader, netx artifacts); raises `NIRFormatError`
+    naming the file and dataset. Read the file inside `no_plugins` after.
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.h5"
+    >>> with h5py.File(path, "w") as f:
+    ...     f["x"] = np.ones(3)
+    ...     _ = f.create_dataset("huge", shape=(10**9, 8), dtype="f4", chunks=(1, 8))
+    >>> check_file(path)
+    Traceback (most recent call last):
+    ...
+    snnx.errors.NIRFormatError: ...a.h5: field 'huge': declares 29.8 GiB of values ...
+    """
+    limits = Limits.from_environment() if limits is None else limits
+    with no_plugins():
+        try:
+            handle = h5py.File(path, "r")
+        except OSError as err:
+            raise NIRFormatError(f"not a readable HDF5 file ({err})", file=path) from None
+        with handle:
+            guard = Guard(path, handle, limits)
+            try:
+                handle.visititems(lambda name, item: _check_item(guard, name, item))
+            except NIRFormatError as err:
+                raise err.located(file=path) from None
+            except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
+                raise NIRFormatError(f"cannot read the file ({err})", file=path) from None
+            finally:
+                guard.close()
+
+
+def _check_item(guard: Guard, name: str, item: Any) -> None:
+    if isinstance(item, h5py.Dataset):
+        try:
+            guard.check(item)
+        except NIRFormatError as err:
+            raise NIRFormatError(err.reason, field=name) from None
+
+
 class Guard:
     """Checks on one open file, each made before the values they protect are read.
 
@@ -179,11 +220,10 @@ class Guard:
         """The dataset's value, once `check` has passed (read through h5py's low-level API: the
         high-level one costs more than the read itself on a small dataset)."""
         dsid = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
-        self.check(dsid)
-        space = dsid.get_space()
+        dtype, space = self._check(dsid)
         if space.get_simple_extent_type() == h5py.h5s.NULL:
             return h5py.Dataset(dsid)[()]
-        value = np.empty(dsid.shape, dtype=dsid.dtype)
+        value = np.empty(space.shape, dtype=dtype)
         if value.size:
             dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, value)
         return value[()] if value.ndim == 0 else value
@@ -191,11 +231,15 @@ class Guard:
     def check(self, dataset: h5py.Dataset | h5py.h5d.DatasetID) -> None:
         """Refuse a dataset whose values would cost more than the budget, reach past the end of
         the file, or refer to a broken global heap collection."""
-        dsid = dataset.id if isinstance(dataset, h5py.Dataset) else dataset
+        self._check(dataset.id if isinstance(dataset, h5py.Dataset) else dataset)
+
+    def _check(self, dsid: h5py.h5d.DatasetID) -> tuple[np.dtype, Any]:
+        """`check`; the dataset's dtype and dataspace (each asked of libhdf5 once)."""
         tid = dsid.get_type()
         _check_type(tid)
-        dtype, shape = dsid.dtype, dsid.shape
-        count = math.prod(shape)
+        space = dsid.get_space()
+        dtype, shape = tid.dtype, space.shape
+        count = math.prod(shape or ())  # None: a null dataspace
         vlen = h5py.check_vlen_dtype(dtype) is not None
         width = 8 + self._addr if vlen else tid.get_size()  # bytes on disk
         declared = count * max(width, dtype.itemsize)
@@ -214,13 +258,14 @@ class Guard:
                 f"({self.file_size:,} bytes): truncated or corrupted"
             )
         if not dtype.hasobject:
-            return
+            return dtype, space
         stored = dsid.get_storage_size()
         if offset is None or not vlen or stored != count * width:
             if stored or layout != h5py.h5d.CONTIGUOUS:
                 self._scan_all()  # references we cannot read raw: check every collection
-            return
+            return dtype, space
         self._check_references(self._pread(offset, count * width))
+        return dtype, space
 
     # -- global heap -----------------------------------------------------------------------
 

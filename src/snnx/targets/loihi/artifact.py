@@ -120,12 +120,15 @@ def read(path: str | os.PathLike) -> Program:
     `Program`."""
     import h5py
 
+    from snnx.ir.hdf5guard import check_file, no_plugins
+
     path = os.fspath(path)
+    check_file(path)  # nothing libhdf5 would hang, crash or allocate gigabytes on
     try:
         f = h5py.File(path, "r")
     except OSError as err:
         raise SnnxError(f"not a readable HDF5 file: {err}", file=path) from None
-    with f:
+    with no_plugins(), f:
         if "layer" not in f:
             raise SnnxError("no /layer group: not a netx network", file=path)
         groups = f["layer"]
