@@ -384,7 +384,9 @@ def test_nirdata_with_a_huge_declared_dataset_is_refused_before_allocation(tmp_p
     with h5py.File(path, "r+") as handle:
         handle.create_dataset("junk", shape=(10**9, 8), dtype="f4", chunks=(1, 8))
     graph = nir_graph_for_inputs()
-    with pytest.raises(NIRFormatError, match=r"inputs\.h5: field 'junk': declares 29\.8 GiB"):
+    with pytest.raises(
+        NIRFormatError, match=r"inputs\.h5: field 'junk': cannot read NIRData: declares 29\.8 GiB"
+    ):
         read_inputs(path, graph, dt=1e-4)
 
 

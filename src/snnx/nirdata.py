@@ -67,7 +67,11 @@ def read_inputs(
 
     from snnx.ir.hdf5guard import check_file, no_plugins
 
-    check_file(path)  # nothing libhdf5 would hang, crash or allocate gigabytes on
+    try:
+        check_file(path)  # nothing libhdf5 would hang, crash or allocate gigabytes on
+    except SnnxError as err:
+        reason = f"cannot read NIRData: {err.reason}"
+        raise type(err)(reason, file=os.fspath(path), field=err.field) from None
     try:
         with no_plugins():
             data = nir.read_data(os.fspath(path))
