@@ -316,13 +316,14 @@ class Program:
                 y = emit(prepared[name], states[name], self.contexts[name])
                 now[name] = self._from_op(name, y)
             new_states = {}
-            for name in pieces:
-                if isinstance(name, Run):
-                    x = self._gather(name.blocks[0][0], now, (batch,), segment.back_edges, prev)
-                    new_states[name.key], now[name.blocks[-1][-1]] = self._step_run(
-                        name, prepared[name.key], states[name.key], x, batch
+            for piece in pieces:
+                if isinstance(piece, Run):
+                    x = self._gather(piece.blocks[0][0], now, (batch,), segment.back_edges, prev)
+                    new_states[piece.key], now[piece.blocks[-1][-1]] = self._step_run(
+                        piece, prepared[piece.key], states[piece.key], x, batch
                     )
                     continue
+                name = piece
                 x = self._gather(name, now, (batch,), segment.back_edges, prev)
                 op, ctx = self.ops[name], self.contexts[name]
                 if op.step is not None:  # `op.stateful`

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Hashable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -128,7 +128,7 @@ def signature(program: Program, name: str) -> Hashable | None:
     op, ctx = program.ops[name], program.contexts[name]
     if name in program.record or (op.prepare is not None and op.prepare_many is None):
         return None
-    fields = []
+    fields: list[tuple[Any, ...]] = []
     for key, value in sorted(ctx.node.fields.items()):
         array = np.asarray(value)
         if key in op.params:
