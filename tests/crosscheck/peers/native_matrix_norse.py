@@ -109,6 +109,8 @@ def norse_row(layer: str, knobs: str, seed: int) -> dict:
     row: dict[str, Any] = {"framework": "norse", "layer": layer, "knobs": knobs}
     row["active"] = float(want.mean())
     fix = {"dt": DT * DT, "CubaLIF.w_in": "tau_syn/dt"}
+    if layer == "IAFCell":
+        fix["IF.r"] = "1/dt"
     if "subtract" in knobs:
         fix["LIF.reset"] = "subtract"
     with tempfile.TemporaryDirectory() as folder:

@@ -111,13 +111,17 @@ def sinabs_row(layer: str, knobs: str, seed: int) -> dict:
     fix: dict[str, Any] = {}
     if "SingleSpike" in knobs:
         fix["max_spikes"] = 1
-    if "MembraneReset" in knobs:
-        fix["reset"] = "zero"
+    # nir 1.0.8 writes v_reset=0, which reads as a reset to it; MembraneSubtract is the default
+    fix["reset"] = "zero" if "MembraneReset" in knobs else "subtract"
     if "min_v_mem" in knobs:
         fix["v_min"] = "-threshold"
+    if "norm_input=False" in knobs:
+        fix["LIF.r"] = "tau/dt"  # gain 1 under exp-decay
+    elif "tau_syn" not in knobs:
+        fix["integrator"] = "exact"  # w = a v + (1 - a) r x: norm_input's gain with r = 1
     with tempfile.TemporaryDirectory() as folder:
         row["exporter"] = exporter_cell(
-            lambda: exported_file(net, Path(folder)), x, want, "sinabs", fix or None
+            lambda: exported_file(net, Path(folder)), x, want, "sinabs", fix
         )
     row["snnx-convert"] = convert_cell(net, (N_IN,), x, want, "sinabs")
     return row

@@ -55,25 +55,29 @@ def test_snnx_convert_is_exact_for_every_mapped_layer(framework):
 def test_norse_exporter_time_constants_are_set_back_by_dt():
     """Norse's to_nir writes tau = dt / tau_inv (1000x too small at its dt = 1e-3) and w_in = 1;
     snnx warns, and with the suggested --dt 1e-6 --set CubaLIF.w_in=tau_syn/dt a LIFCell model
-    with v_leak = v_reset = 0 runs spike for spike. Its recurrent cell it cannot export."""
+    with v_leak = v_reset = 0 runs spike for spike (a subtracting LIFBoxCell with --set
+    LIF.reset=subtract too). Its recurrent cell it cannot export."""
     exported = cells("norse", "exporter")
     default = exported[("LIFCell", "v_leak=0, v_reset=0")]
     assert default["status"] == "lost" and "--dt 1e-06" in default["reason"]
     assert default["with_set"]["differ"] == 0
+    assert exported[("LIFBoxCell", "reset_method=reset_subtract")]["with_set"]["differ"] == 0
     assert exported[("LIFRecurrentCell", "")]["status"] == "refused"
 
 
-def test_sinabs_exporter_losses_are_named():
+def test_sinabs_exporter_losses_are_named_and_set_back():
     """Sinabs' to_nir drops spike_fn, reset_fn, min_v_mem, norm_input and tau_syn; snnx names
-    each where the profile supplies it, and cannot export LIFRecurrent."""
+    each, and the --set the warning suggests makes every model exact but the one with a synaptic
+    current (dropped from the file). It cannot export LIFRecurrent."""
     for (layer, knobs), entry in cells("sinabs", "exporter").items():
         if layer == "LIFRecurrent":
             assert entry["status"] == "refused", (layer, knobs)
             continue
-        assert entry["status"] in ("exact", "lost"), (layer, knobs, entry)
-        if entry["status"] == "lost":
-            for word in ("reset_fn", "spike_fn", "min_v_mem", "norm_input"):
-                assert word in entry["reason"], (layer, knobs, word)
+        assert entry["status"] == "lost", (layer, knobs, entry)
+        for word in ("reset_fn", "spike_fn", "min_v_mem", "norm_input"):
+            assert word in entry["reason"], (layer, knobs, word)
+        if knobs != "tau_syn":
+            assert entry["with_set"]["differ"] == 0, (layer, knobs, entry)
 
 
 def test_spikingjelly_hard_resets_round_trip_through_its_exporter():
