@@ -309,7 +309,7 @@ def norse_impl(wl: Workload) -> Impl:
                     ),
                 )
     model = nt.from_nir(graph.to_nir(), dt=DT)
-    reference = (graph, snnx.Semantics.profile("norse", dt=DT))
+    reference = (graph, snnx.Semantics.profile("norse-nir", dt=DT))
 
     run = _stepped(model)
 
@@ -368,8 +368,8 @@ def _norse_cnn(wl: Workload, flat, order) -> Impl:
 
     run = _stepped(model)
 
-    # IAFCell: v += x, spike v > threshold, reset to zero: the norse profile at dt = 1.
-    reference = (wl.graph, snnx.Semantics.profile("norse", dt=1.0))
+    # IAFCell: v += x, spike v > threshold, reset to zero: the norse-nir profile at dt = 1.
+    reference = (wl.graph, snnx.Semantics.profile("norse-nir", dt=1.0))
     note = "native SequentialState + IAFCell (from_nir's Flatten breaks B > 1)"
     return _torch_impl("norse", wl, model, run, reference, note)
 

@@ -80,7 +80,7 @@ def test_field_overrides_and_the_start_voltage():
     """Norse reads ``r = 1`` and resets to 0 whatever the file says, and starts at ``v_leak``;
     SpikingJelly starts at ``v_reset``."""
     lif = {"tau": 2e-3, "r": 5.0, "v_leak": 0.3, "v_threshold": 1.0, "v_reset": -0.2}
-    norse = dynamics.coefficients("LIF", lif, snnx.Semantics.profile("norse", dt=1e-4))
+    norse = dynamics.coefficients("LIF", lif, snnx.Semantics.profile("norse-nir", dt=1e-4))
     assert norse["B"] == pytest.approx(1e-4 / 2e-3)
     assert norse["v0"] == pytest.approx(0.3) and norse["v_reset"] == 0.0
     sj = dynamics.coefficients("LIF", lif, snnx.Semantics.profile("spikingjelly"))

@@ -25,7 +25,7 @@ NEXT = "next-step"
 #: platform -> graph, the knobs its recording must determine, the profile that reproduces it
 #: (framework importers' profiles are being renamed ``<framework>-nir``).
 PAPER = {
-    "norse": ("lif_norse", dict(integrator="euler", reset="zero", reset_timing=SAME), "norse"),
+    "norse": ("lif_norse", dict(integrator="euler", reset="zero", reset_timing=SAME), "norse-nir"),
     "snntorch": (
         "lif_norse",
         dict(integrator="euler", reset="zero", reset_timing=SAME, spike_output=SAME),
@@ -54,7 +54,7 @@ PAPER = {
             "spike_output": SAME,
             "LIF.r": "tau/dt",
         },
-        "sinabs",
+        "sinabs-nir",
     ),
     "rockpool": (
         "lif_rockpool",

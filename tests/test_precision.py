@@ -47,7 +47,7 @@ def cnn(nir_paper):
 
 
 def test_products_are_full_float32_by_default_and_only_inside_snnx(cnn):
-    sim = Simulator(cnn, "sinabs")
+    sim = Simulator(cnn, "sinabs-nir")
     x = jnp.zeros((3, 2, 2, 34, 34))
 
     def loss(params):
@@ -65,13 +65,13 @@ def test_products_are_full_float32_by_default_and_only_inside_snnx(cnn):
     assert all(p == HIGHEST for p in precisions(jax.make_jaxpr(sim.forward)(x).jaxpr))
     # the scope ends with snnx's program: the caller's product keeps JAX's default
     assert precisions(jax.make_jaxpr(users_product)(jnp.ones((2, 2))).jaxpr) == [None]
-    fast = Simulator(cnn, "sinabs", precision="fast")
+    fast = Simulator(cnn, "sinabs-nir", precision="fast")
     assert set(precisions(jax.make_jaxpr(lambda p: fast.run(x, p))(fast.params).jaxpr)) == {None}
 
 
 def test_an_unknown_precision_is_refused(cnn):
     with pytest.raises(snnx.SnnxError, match="unknown precision 'tf32'; choose from highest, fast"):
-        Simulator(cnn, "sinabs", precision="tf32")
+        Simulator(cnn, "sinabs-nir", precision="tf32")
 
 
 def integrate_and_fire() -> snnx.Graph:

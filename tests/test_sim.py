@@ -308,7 +308,7 @@ def test_forward_and_gradient_plans_differ_and_agree(nir_paper):
     (their gradients pay for it) while a forward call steps them; both compute the same
     spikes."""
     cnn = snnx.read(nir_paper / "cnn_sinabs.nir")
-    sim = Simulator(cnn, "sinabs")
+    sim = Simulator(cnn, "sinabs-nir")
     hoisted = lambda program: {  # noqa: E731
         program.plan.graph[n].type
         for s in program.plan.segments

@@ -37,7 +37,7 @@ def run(nir_paper, graph, profile, x, **changes):
 @pytest.mark.parametrize(
     ("platform", "graph", "profile", "scale", "v_scale", "steps"),
     [
-        ("norse", "lif_norse", "norse", 1.0, 1.0, [460, 510, 710, 760]),
+        ("norse", "lif_norse", "norse-nir", 1.0, 1.0, [460, 510, 710, 760]),
         # snnTorch keeps its state divided by r dt / tau (25 x the NIR voltage here).
         ("snntorch", "lif_norse", "snntorch-nir", 1.0, 1 / GAIN, [460, 510, 710, 760]),
         ("spyx", "lif_norse", "spyx", GAIN, 1.0, [461, 511, 711, 761]),
@@ -56,7 +56,7 @@ def test_profile_reproduces_its_platform(
 def test_sinabs_profile_with_its_own_input_column(nir_paper):
     x, v_csv, spikes_csv = trace(nir_paper, "sinabs")
     np.testing.assert_allclose(np.unique(x), [0.0, GAIN])  # the paper fed Sinabs the scaled input
-    spikes, v = run(nir_paper, "lif_norse", "sinabs", x)
+    spikes, v = run(nir_paper, "lif_norse", "sinabs-nir", x)
     assert (
         np.nonzero(spikes)[0].tolist() == np.nonzero(spikes_csv)[0].tolist() == [450, 500, 710, 760]
     )
@@ -76,7 +76,7 @@ def test_shipped_importers_that_ignore_r(nir_paper):
     dt/tau ignored): Sinabs emits floor(1 / 0.1) = 10 spikes per event (340 in all), Spyx 272
     single spikes in runs of 8, one step late. Both facts were measured on the libraries."""
     x = trace(nir_paper, "norse")[0]
-    sinabs, _ = run(nir_paper, "lif_norse", "sinabs", x)
+    sinabs, _ = run(nir_paper, "lif_norse", "sinabs-nir", x)
     assert sinabs.sum() == 340 and set(np.unique(sinabs)) == {0.0, 10.0}
     spyx, _ = run(nir_paper, "lif_norse", "spyx", x)
     assert spyx.sum() == 272 and np.nonzero(spyx)[0][:8].tolist() == list(range(61, 69))

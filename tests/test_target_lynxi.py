@@ -267,7 +267,7 @@ def test_float16_rounding_is_ieee_nearest_even():
 @pytest.mark.parametrize(
     ("graph", "profile", "scale", "csv", "steps"),
     [
-        ("lif_norse", "norse", 1.0, "norse", [460, 510, 710, 760]),
+        ("lif_norse", "norse-nir", 1.0, "norse", [460, 510, 710, 760]),
         ("lif_norse", "snntorch-nir", 1.0, "snntorch", [460, 510, 710, 760]),
         ("lif_norse", "nir-reference", 1.0, "exact", [460, 510, 710, 760]),
         ("lif_norse", "spyx", 1e-4 / 2.5e-3, "spyx", [461, 511, 711, 761]),
@@ -303,7 +303,7 @@ def test_cnn_float16_against_float32(nir_paper):
     """The paper's N-MNIST CNN under Sinabs semantics (IF, >=, several spikes per step,
     subtractive reset, v floor): float16 flips a few spikes in the first layer, more deeper."""
     cnn = snnx.read(nir_paper / CNN)
-    semantics = snnx.Semantics.profile("sinabs")
+    semantics = snnx.Semantics.profile("sinabs-nir")
     lowered = LYNXI.lower(cnn, semantics)
     x = spikes((30, 4, 2, 34, 34), 0.1, seed=2)
     chip = LYNXI.run(lowered, x)
@@ -324,7 +324,7 @@ def test_cnn_float16_against_float32(nir_paper):
 
 def test_description_reads_back_and_weights_lie_where_it_says(nir_paper, tmp_path):
     cnn = snnx.read(nir_paper / CNN)
-    lowered = LYNXI.lower(cnn, snnx.Semantics.profile("sinabs"), steps=7, batch=3)
+    lowered = LYNXI.lower(cnn, snnx.Semantics.profile("sinabs-nir"), steps=7, batch=3)
     artifact.write(lowered.program, tmp_path, module=False)
     doc = json.loads((tmp_path / "network.json").read_text())
     blob = (tmp_path / "weights.bin").read_bytes()

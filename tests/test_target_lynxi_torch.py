@@ -74,8 +74,8 @@ def test_torch_and_jax_float16_agree_bit_for_bit(make, shape, rate, semantics):
     ("name", "profile", "steps", "batch", "rate"),
     [
         (BRAILLE, "snntorch-nir", 64, 4, 0.3),
-        (CNN, "sinabs", 12, 2, 0.15),
-        (CNN, "norse", 12, 2, 0.3),
+        (CNN, "sinabs-nir", 12, 2, 0.15),
+        (CNN, "norse-nir", 12, 2, 0.3),
     ],
 )
 def test_saved_artifact_loads_and_gives_the_float16_numerics(
@@ -109,7 +109,7 @@ def test_traced_module_has_the_lyngor_form(nir_paper):
     accumulate in float32 between a cast up and the rounding back), no in-place op, no tensor
     above 4 dimensions (the CNN's (C, H, W) maps run as (T*B, C, H, W)); the time loop unrolled
     (fixed T)."""
-    for graph, profile in ((snnx.read(nir_paper / CNN), "sinabs"), (zoo_2d(), "spyx")):
+    for graph, profile in ((snnx.read(nir_paper / CNN), "sinabs-nir"), (zoo_2d(), "spyx")):
         lowered = LYNXI.lower(graph, snnx.Semantics.profile(profile), steps=4, batch=2)
         scripted = trace(lowered.program)
         kinds, ranks, dtypes, wide = set(), set(), set(), set()

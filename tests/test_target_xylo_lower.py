@@ -245,7 +245,7 @@ def test_braille_verifies_through_the_command(braille, nir_paper, capsys):
 def test_unsupported_nodes_are_named(nir_paper):
     cnn = snnx.read(nir_paper / "cnn_sinabs.nir")
     with pytest.raises(LoweringError) as error:
-        get_target("xylo").lower(cnn, snnx.Semantics.profile("sinabs"))
+        get_target("xylo").lower(cnn, snnx.Semantics.profile("sinabs-nir"))
     kinds = sorted(
         {n.type for _, n in cnn.flatten().nodes.items()}
         - {"Input", "Output", "Affine", "Linear", "LIF", "IF"}

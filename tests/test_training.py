@@ -146,7 +146,7 @@ def test_gradients_flow_through_convolutions_and_pooling(nir_paper):
     """The N-MNIST CNN (Conv2d, IF, SumPool2d, Flatten, Affine) under Sinabs' multi-spike rule."""
     cnn = snnx.read(nir_paper / "cnn_sinabs.nir")
     x = (np.random.default_rng(1).uniform(size=(8, 2, 2, 34, 34)) < 0.2).astype(np.float32)
-    sim = Simulator(cnn, "sinabs")
+    sim = Simulator(cnn, "sinabs-nir")
 
     def loss(p):
         outputs, _ = sim.run(x, p)

@@ -136,7 +136,7 @@ def fixed_fields(node_type: str, semantics: Semantics) -> dict[str, Any]:
     """The fields ``semantics`` reads in place of the file's for ``node_type`` (numbers or
     `snnx.semantics.EXPRESSIONS`, unresolved).
 
-    >>> fixed_fields("LIF", Semantics.profile("norse"))
+    >>> fixed_fields("LIF", Semantics.profile("norse-nir"))
     {'v_reset': 0.0, 'r': 1.0}
     """
     return semantics.field_overrides(node_type)

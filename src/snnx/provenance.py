@@ -48,6 +48,26 @@ EXPORTER_LOSSES: dict[str, dict[str, str]] = {
         "reset_timing": "snnTorch's export_to_nir does not record reset_delay; next-step is its "
         "default (reset_delay=True); for reset_delay=False, --set reset_timing=same-step",
     },
+    "norse": {
+        "dt": "Norse 1.1's to_nir writes tau = dt / tau_inv (dt times the time constant: 1000x "
+        "too small at its dt=1e-3), CubaLIF w_in=1 and IF r=1 where LIFCell and IAFCell add their "
+        "input with gain 1; for a file it wrote, --dt 1e-06 (its dt squared) "
+        "--set CubaLIF.w_in=tau_syn/dt (--set IF.r=1/dt)",
+        "reset": "Norse 1.1's to_nir writes v_reset=0 whatever the model's v_reset and "
+        "reset_method (LIFBoxCell may subtract: --set LIF.reset=subtract)",
+    },
+    "sinabs": {
+        "reset": "Sinabs 3.1's to_nir does not record reset_fn (nir writes v_reset=0); "
+        "MembraneSubtract is its default (--set reset=subtract), MembraneReset is reset=zero",
+        "max_spikes": "Sinabs 3.1's to_nir does not record spike_fn; MultiSpike is its default, "
+        "for SingleSpike --set max_spikes=1",
+        "v_min": "Sinabs 3.1's to_nir does not record min_v_mem; for -threshold, "
+        "--set v_min=-threshold",
+        "integrator": "Sinabs 3.1's to_nir writes LIF r=1 whatever norm_input and drops tau_syn "
+        "(a synaptic current cannot be set back; snnx convert keeps it); for its default "
+        "norm_input=True (input gain 1 - exp(-1/tau)) --set integrator=exact, for "
+        "norm_input=False --set LIF.r=tau/dt",
+    },
 }
 
 

@@ -288,13 +288,18 @@ PROFILES: dict[str, Semantics] = {
     "snntorch-nir": Semantics(
         dt=1e-4, overrides={"*": {"v_reset": 0.0}}, profile_name="snntorch-nir"
     ),
-    # Norse 1.1 from_nir: Euler at dt=1e-3 by default; LIF and IF ignore r (IF adds its input
-    # as is), reset to zero ignoring v_reset; v starts at v_leak.
-    "norse": Semantics(
+    # Norse 1.1 as its models run natively (norse.torch.LIFCell, LIFBoxCell, IAFCell): Euler at
+    # its modules' dt=1e-3, v > v_th, reset to v_reset in the same step, v starts at v_leak; the
+    # file's r, w_in and v_reset honoured (snnx convert writes LIFCell's gain-1 input as
+    # w_in = tau_syn/dt); measured: tests/crosscheck/peers/native_matrix_norse.py.
+    "norse": Semantics(dt=1e-3, v_init="v_leak", profile_name="norse"),
+    # Norse 1.1 from_nir: as native, but LIF and IF ignore r (IF adds its input as is) and the
+    # reset goes to zero whatever v_reset says (tests/crosscheck/peers/test_norse.py).
+    "norse-nir": Semantics(
         dt=1e-3,
         v_init="v_leak",
         overrides={"*": {"v_reset": 0.0}, "LIF": {"r": 1.0}, "IF": {"r": "1/dt"}},
-        profile_name="norse",
+        profile_name="norse-nir",
     ),
     # Spyx 1.0 from_nir (dt defaults to 1): Euler decay, input gain 1 (r, w_in, v_leak ignored),
     # spikes tested on last step's v so they leave one step late; LIF subtracts in the step after
@@ -331,9 +336,22 @@ PROFILES: dict[str, Semantics] = {
         overrides={"LIF": {"r": "tau/dt"}, "IF": {"r": "1/dt"}},
         profile_name="rockpool",
     ),
-    # Sinabs 3.1 from_nir: no time step (tau counts steps: dt=1), exact decay, gain 1, v >= threshold,
-    # floor(v / threshold) spikes subtracting; IAF clamps v at -threshold.
+    # Sinabs 3.1 as its layers run natively (sinabs.layers.LIF, IAF, ExpLeak, LIFRecurrent): no
+    # time step (tau counts steps: dt=1), exact decay, v >= threshold, MultiSpike (floor(v /
+    # threshold) spikes, each subtracting it); the file's r honoured (norm_input's gain
+    # 1 - exp(-1/tau) is an r: snnx convert writes it); measured:
+    # tests/crosscheck/peers/native_matrix_sinabs.py.
     "sinabs": Semantics(
+        dt=1.0,
+        integrator="exp-decay",
+        reset="subtract",
+        threshold=">=",
+        max_spikes=0,
+        profile_name="sinabs",
+    ),
+    # Sinabs 3.1 from_nir: as native, but LIF and LI add their input with gain 1 (r and v_leak
+    # ignored) and IAF clamps v at -threshold (tests/crosscheck/peers/test_sinabs.py).
+    "sinabs-nir": Semantics(
         dt=1.0,
         integrator="exp-decay",
         reset="subtract",
@@ -344,7 +362,7 @@ PROFILES: dict[str, Semantics] = {
             "LI": dict(_IGNORES_R_GAIN_1),
             "IF": {"r": "1/dt", "v_min": "-threshold"},
         },
-        profile_name="sinabs",
+        profile_name="sinabs-nir",
     ),
     # SpikingJelly 2.0 import_from_nir: Euler, v_reset honoured, v >= threshold, v starts at v_reset.
     "spikingjelly": Semantics(
@@ -360,11 +378,11 @@ PROFILES: dict[str, Semantics] = {
 #: warns where they contradict it). The others honour what a file fixes.
 IMPORTERS = ("snntorch-nir", "norse-nir", "sinabs-nir", "spyx-nir", "spikingjelly-nir")
 
-# Norse's, Sinabs', Spyx's and SpikingJelly's profiles were measured against their importers; as
-# native profiles they honour the file, as ``-nir`` ones they override it.
+# Spyx's and SpikingJelly's profiles were measured against their importers; as native profiles
+# they honour the file, as ``-nir`` ones they override it.
 PROFILES.update(
     {
         name: dataclasses.replace(PROFILES[name.removesuffix("-nir")], profile_name=name)
-        for name in IMPORTERS[1:]
+        for name in ("spyx-nir", "spikingjelly-nir")
     }
 )

@@ -93,7 +93,7 @@ def to_norse(graph: Graph, dt: float | None = None) -> Any:
     """Norse modules for ``graph`` (see the module docstring) at ``dt`` (default: the graph's),
     from Norse's importer."""
     source = graph.semantics or Semantics.profile("nir-reference")
-    target = Semantics.profile("norse", dt=dt or source.dt)
+    target = Semantics.profile("norse-nir", dt=dt or source.dt)
     flat = express(graph, target)
     _refuse(
         flat,

@@ -1,31 +1,51 @@
 """The native conformance matrix: models written natively in a framework (random weights,
 feed-forward and recurrent), run by the framework itself, against `snnx simulate --profile
 <framework>` on the NIR file its own exporter writes (``exporter``) and on the one `snnx convert`
-writes (``snnx-convert``).
+writes (``snnx-convert``). One module per framework (``native_matrix_<framework>.py``) builds and
+runs its models; this one holds what they share and writes the tables.
 
-Each cell is ``exact`` (every spike equal), ``refused`` (snnx will not convert the model, with
-its reason), or ``lost`` (the exporter does not record a knob that changes the model's
-behaviour; snnx warned at import, naming the knob, and the cell records whether the run is exact
-once the user sets the knob the warning names). A run that differs without a warning would be a
-``differs`` cell, which the test forbids.
+Each cell is ``exact`` (every spike equal), ``refused`` (snnx, or the framework's exporter, will
+not convert the model, with the reason), ``lost`` (the exporter does not record a knob that
+changes the model's behaviour; snnx warned at import, naming the knob, and the cell records
+whether the run is exact once the user sets what the warning names) or ``n/a`` (the framework
+itself cannot run or export the model). A run that differs without a warning would be a
+``differs`` cell, which the tests forbid. Every model's output neurons fire in at least
+`MIN_ACTIVE` of the (step, sample, neuron) slots, so that no cell is vacuously exact.
 
-``python native_matrix.py OUT_DIR`` (in the peers environment) writes ``native_matrix.json`` and
-``native_matrix.md``.
+Row schema (one JSON object per model, ``docs/guide/native-matrix-<framework>.json``)::
+
+    framework     str    the framework ("norse")
+    layer         str    the neuron layer under test ("LIFRecurrentCell")
+    knobs         str    the layer's options that were varied ("reset=subtract, reset_delay=True")
+    active        float  fraction of output slots that spiked in the native run
+    exporter      cell   the framework's own NIR exporter, then `snnx simulate --profile`
+    snnx-convert  cell   `snnx convert` (from_torch), then `snnx simulate --profile`
+
+    cell: status ("exact" | "lost" | "refused" | "n/a"), spikes (native output spike count),
+          differ (differing output slots), reason (why, for all but "exact"),
+          with_set ({"sets": "--set k=v ...", "differ": int}, for "lost" where a fix is known)
+
+Other keys (``reset``, ``reset_delay``, ``multi``, ``variant``, ...) are optional: the tables
+show them in the knobs column when ``knobs`` is absent.
+
+``python native_matrix.py OUT_DIR [FRAMEWORK ...]`` (peers environment) writes
+``native-matrix-<framework>.json`` for each framework measured here (default: all);
+``python native_matrix.py --tables`` rebuilds ``docs/guide/native-matrix.md`` and the README's
+summary from every ``docs/guide/native-matrix-*.json`` (other frameworks' files included).
 """
 
 from __future__ import annotations
 
-import functools
+import importlib
 import json
+import re
 import sys
-import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import nir
 import numpy as np
-import torch
 
 import snnx
 from snnx import from_torch
@@ -33,57 +53,23 @@ from snnx.errors import ConversionError, SnnxWarning
 from snnx.provenance import resolve
 from snnx.sim import simulate
 
-T, B, N_IN, N_HID, N_OUT = 60, 4, 6, 10, 4
-LAYERS = ("Leaky", "Synaptic", "RLeaky", "RSynaptic")
-RESETS = ("subtract", "zero", "none")
-DELAYS = (True, False)
+#: The least fraction of output slots that must spike in every native run.
+MIN_ACTIVE = 0.01
+FRAMEWORKS = ("snntorch", "norse", "sinabs", "spikingjelly")
+ROOT = Path(__file__).resolve().parents[3]
+DOCS = ROOT / "docs" / "guide"
+STANDARD_KEYS = ("framework", "layer", "knobs", "active", "exporter", "snnx-convert")
 
 
-def snntorch_model(layer: str, reset: str, delay: bool, seed: int) -> torch.nn.Module:
-    """Linear -> ``layer`` -> Linear -> Leaky/Synaptic (the same reset), random weights,
-    decays and thresholds."""
-    import snntorch as snn
-
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    knobs = dict(init_hidden=True, reset_mechanism=reset, reset_delay=delay)
-
-    def neuron(kind: str, n: int) -> torch.nn.Module:
-        beta = torch.tensor(rng.uniform(0.6, 0.95, n), dtype=torch.float32)  # one per neuron
-        threshold = torch.tensor(rng.uniform(0.5, 1.5, n), dtype=torch.float32)
-        if kind == "Leaky":
-            return snn.Leaky(beta=beta, threshold=threshold, **knobs)
-        if kind == "RLeaky":
-            return snn.RLeaky(beta=beta, threshold=threshold, linear_features=n, **knobs)
-        alpha = torch.tensor(rng.uniform(0.4, 0.9, n), dtype=torch.float32)
-        if kind == "Synaptic":
-            return snn.Synaptic(alpha=alpha, beta=beta, threshold=threshold, **knobs)
-        return snn.RSynaptic(
-            alpha=alpha, beta=beta, threshold=threshold, linear_features=n, **knobs
-        )
-
-    last = "Leaky" if "Leaky" in layer else "Synaptic"
-    net = torch.nn.Sequential(
-        torch.nn.Linear(N_IN, N_HID),
-        neuron(layer, N_HID),
-        torch.nn.Linear(N_HID, N_OUT),
-        neuron(last, N_OUT),
-    )
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.Linear):
-                m.weight.mul_(1.5)
-    return net
-
-
-def run_snntorch(net: torch.nn.Module, x: np.ndarray) -> np.ndarray:
-    """The model run step by step as snnTorch runs it (hidden states reset first)."""
-    from snntorch import utils
-
-    utils.reset(net)
-    with torch.no_grad():
-        outs = [net(torch.from_numpy(x[t])) for t in range(len(x))]
-    return np.stack([(o[0] if isinstance(o, tuple) else o).numpy() for o in outs])
+def firing(build: Callable[[int], Any], run: Callable[[Any], np.ndarray], seed: int) -> tuple:
+    """``(net, output)`` of the first model ``build(seed)``, ``build(seed + 1000)``, ... (eight
+    tries) whose native output fires in at least `MIN_ACTIVE` of its slots."""
+    for attempt in range(8):
+        net = build(seed + 1000 * attempt)
+        out = run(net)
+        if np.mean(out > 0) >= MIN_ACTIVE:
+            break
+    return net, out
 
 
 def run_snnx(graph: snnx.Graph, x: np.ndarray, profile: str, sets: dict) -> tuple[Any, list]:
@@ -94,20 +80,6 @@ def run_snnx(graph: snnx.Graph, x: np.ndarray, profile: str, sets: dict) -> tupl
     out = simulate(graph, x, semantics).outputs
     notes = [str(w.message) for w in caught if issubclass(w.category, SnnxWarning)]
     return np.asarray(next(iter(out.values()))), notes
-
-
-def exported_file(net: torch.nn.Module, folder: Path) -> snnx.Graph:
-    """snnTorch's ``export_to_nir`` written by nir and read back by snnx (as a user would)."""
-    from snntorch import utils
-    from snntorch.export_nir import export_to_nir
-
-    utils.reset(net)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        graph = export_to_nir(net, torch.zeros(B, N_IN), ignore_dims=[0])
-    path = folder / "model.nir"
-    nir.write(path, graph)
-    return snnx.read(path)
 
 
 def cell(got: np.ndarray, want: np.ndarray, notes: list, retry: Any = None) -> dict:
@@ -127,139 +99,158 @@ def cell(got: np.ndarray, want: np.ndarray, notes: list, retry: Any = None) -> d
     return entry
 
 
-def snntorch_row(layer: str, reset: str, delay: bool, seed: int) -> dict:
-    """One model: its native run against both exporters."""
-    net = snntorch_model(layer, reset, delay, seed)
-    x = (np.random.default_rng(seed).random((T, B, N_IN)) < 0.4).astype(np.float32)
-    row: dict[str, Any] = {
-        "framework": "snntorch",
-        "layer": layer,
-        "reset": reset,
-        "reset_delay": delay,
-    }
+def exporter_cell(
+    export: Callable[[], snnx.Graph],
+    x: np.ndarray,
+    want: np.ndarray,
+    profile: str,
+    fix: dict | None,
+) -> dict:
+    """The framework's exporter: ``export()`` (the file written and read back), run under
+    ``profile``; where it is lost, ``fix`` (knob -> value) is what the user would ``--set``."""
     try:
-        want = run_snntorch(net, x)
-    except Exception as err:  # snnTorch itself cannot run the model: nothing to compare
-        failed = {"status": "n/a", "reason": f"snnTorch 1.0 fails to run it: {err!r}"}
-        return {**row, "exporter": failed, "snnx-convert": failed}
-    row["active"] = float(want.mean())
-    with tempfile.TemporaryDirectory() as folder:
-        try:
-            graph = exported_file(net, Path(folder))
-        except Exception as err:  # the exporter's own failure, recorded as it is
-            row["exporter"] = {"status": "refused", "reason": f"export_to_nir: {err}"}
-        else:
-            got, notes = run_snnx(graph, x, "snntorch", {})
-            true = {"reset": reset, "reset_timing": "next-step" if delay else "same-step"}
-
-            def retry() -> dict:
-                out, _ = run_snnx(graph, x, "snntorch", true)
-                sets = " ".join(f"--set {k}={v}" for k, v in true.items())
-                return {"sets": sets, "differ": int(np.sum(out.reshape(want.shape) != want))}
-
-            row["exporter"] = cell(got, want, notes, retry)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graph = export()
+    except Exception as err:  # the exporter's own failure, recorded as it is
+        return {"status": "refused", "reason": f"the exporter fails: {type(err).__name__}: {err}"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SnnxWarning)
         try:
-            graph = from_torch(net, shape=(N_IN,))
+            got, notes = run_snnx(graph, x, profile, {})
+        except snnx.SnnxError as err:
+            return {"status": "refused", "reason": str(err)}
+    notes += [str(w.message) for w in caught if issubclass(w.category, SnnxWarning)]
+
+    def retry() -> dict:
+        out, _ = run_snnx(graph, x, profile, fix or {})
+        sets = " ".join(f"--set {k}={v}" if k != "dt" else f"--dt {v:g}" for k, v in fix.items())
+        return {"sets": sets, "differ": int(np.sum(out.reshape(want.shape) != want))}
+
+    return cell(got, want, notes, retry if fix else None)
+
+
+def convert_cell(net: Any, shape: tuple, x: np.ndarray, want: np.ndarray, profile: str) -> dict:
+    """`snnx convert` of ``net`` (input ``shape``), run under ``profile``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SnnxWarning)
+        try:
+            graph = from_torch(net, shape=shape)
         except ConversionError as err:
-            row["snnx-convert"] = {"status": "refused", "reason": str(err)}
-            return row
+            return {"status": "refused", "reason": str(err)}
     notes = [str(w.message) for w in caught if issubclass(w.category, SnnxWarning)]
-    got, more = run_snnx(graph, x, "snntorch", {})
-    row["snnx-convert"] = cell(got, want, notes + more)
-    return row
+    got, more = run_snnx(graph, x, profile, {})
+    return cell(got, want, notes + more)
 
 
-@functools.cache
-def snntorch_rows() -> list[dict]:
-    """Every snnTorch cell: layer x reset x reset_delay."""
-    return [
-        snntorch_row(layer, reset, delay, seed=17 + i)
-        for i, (layer, reset, delay) in enumerate(
-            (a, b, c) for a in LAYERS for b in RESETS for c in DELAYS
-        )
-    ]
+def knobs_of(row: dict) -> str:
+    """The knobs column: ``knobs``, else the row's optional keys."""
+    if "knobs" in row:
+        return str(row["knobs"])
+    extra = [k for k in row if k not in STANDARD_KEYS]
+    return ", ".join(f"{k}={row[k]}" for k in extra)
+
+
+def cell_text(entry: dict) -> str:
+    """One cell as Markdown text."""
+    text = entry["status"]
+    if entry["status"] == "lost":
+        fixed = entry.get("with_set")
+        text += f" ({entry['differ']} spikes differ; warned at import"
+        if fixed is not None:
+            verdict = "exact" if fixed["differ"] == 0 else f"{fixed['differ']} differ"
+            text += f"; `{fixed['sets']}`: {verdict}"
+        text += ")"
+    elif entry.get("reason"):
+        text += f": {entry['reason'].splitlines()[0][:160]}"
+    return text.replace("|", "/")
 
 
 def markdown(rows: list[dict]) -> str:
     """The matrix as a Markdown table."""
     lines = [
-        "| framework | layer | reset | reset_delay | framework's exporter | `snnx convert` |",
+        "| framework | layer | knobs | output firing | framework's exporter | `snnx convert` |",
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        cells = []
-        for key in ("exporter", "snnx-convert"):
-            entry = row[key]
-            text = entry["status"]
-            if entry["status"] == "lost":
-                fixed = entry.get("with_set")
-                text += f" ({entry['differ']} spikes differ; warned at import"
-                if fixed is not None:
-                    verdict = "exact" if fixed["differ"] == 0 else f"{fixed['differ']} differ"
-                    text += f"; `{fixed['sets']}`: {verdict}"
-                text += ")"
-            elif entry["status"] in ("refused", "n/a"):
-                text += f": {entry['reason'].splitlines()[0][:160]}"
-            cells.append(text.replace("|", "/"))
+        active = f"{row['active']:.1%}" if "active" in row else "-"
         lines.append(
-            f"| {row['framework']} | {row['layer']} | {row['reset']} | {row['reset_delay']} | "
-            f"{cells[0]} | {cells[1]} |"
+            f"| {row['framework']} | {row['layer']} | {knobs_of(row)} | {active} | "
+            f"{cell_text(row['exporter'])} | {cell_text(row['snnx-convert'])} |"
         )
     return "\n".join(lines) + "\n"
 
 
-def main(folder: str) -> None:
-    """Write ``native_matrix.json`` and ``native_matrix.md`` into ``folder``."""
-    rows = snntorch_rows()
-    out = Path(folder)
+def summary(groups: dict[str, list[dict]]) -> str:
+    """Counts per framework and column: the README's table."""
+    lines = [
+        "| framework | models | framework's exporter | `snnx convert` |",
+        "|---|---|---|---|",
+    ]
+    for framework, rows in groups.items():
+        cols = []
+        for key in ("exporter", "snnx-convert"):
+            counts: dict[str, int] = {}
+            for row in rows:
+                status = row[key]["status"]
+                counts[status] = counts.get(status, 0) + 1
+            fixed = sum(
+                1
+                for row in rows
+                if row[key]["status"] == "lost" and row[key].get("with_set", {}).get("differ") == 0
+            )
+            text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+            if fixed:
+                text += f" ({fixed} lost exact after the suggested `--set`)"
+            cols.append(text)
+        lines.append(f"| {framework} | {len(rows)} | {cols[0]} | {cols[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def load_groups(folder: Path = DOCS) -> dict[str, list[dict]]:
+    """Every ``native-matrix-<framework>.json`` in ``folder``, snnTorch first."""
+    files = sorted(folder.glob("native-matrix-*.json"))
+    order = {name: i for i, name in enumerate(FRAMEWORKS)}
+    files.sort(key=lambda p: (order.get(p.stem.removeprefix("native-matrix-"), 99), p.name))
+    return {p.stem.removeprefix("native-matrix-"): json.loads(p.read_text()) for p in files}
+
+
+BEGIN, END = "<!-- native-matrix:begin -->", "<!-- native-matrix:end -->"
+
+
+def write_tables(root: Path = ROOT) -> None:
+    """Rewrite the generated parts of ``docs/guide/native-matrix.md`` and ``README.md``."""
+    groups = load_groups(root / "docs" / "guide")
+    full = summary(groups) + "\n" + "".join(markdown(rows) + "\n" for rows in groups.values())
+    readme = "".join(f"  {line}\n" for line in summary(groups).splitlines())  # in a list item
+    for path, table, indent in (
+        (root / "docs/guide/native-matrix.md", full, ""),
+        (root / "README.md", readme, "  "),
+    ):
+        pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+        block = f"{BEGIN}\n{table}{indent}{END}"
+        body = pattern.sub(lambda _, block=block: block, path.read_text())
+        path.write_text(body)
+
+
+def rows_of(framework: str) -> list[dict]:
+    """Every row of one framework (its module's ``rows()``)."""
+    return importlib.import_module(f"native_matrix_{framework}").rows()
+
+
+def main(args: list[str]) -> None:
+    """See the module docstring."""
+    if args[:1] == ["--tables"]:
+        write_tables()
+        return
+    out = Path(args[0] if args else DOCS)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "native_matrix.json").write_text(json.dumps(rows, indent=2))
-    (out / "native_matrix.md").write_text(markdown(rows))
-    print(markdown(rows))
+    for framework in args[1:] or FRAMEWORKS:
+        rows = rows_of(framework)
+        (out / f"native-matrix-{framework}.json").write_text(json.dumps(rows, indent=2) + "\n")
+        print(markdown(rows))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
-
-
-def braille_native(path: str, recurrent_bias: bool, delay: bool = True) -> torch.nn.Module:
-    """The NIR paper's Braille graph (fc1 -> recurrent CubaLIF -> fc2 -> CubaLIF) built natively
-    in snnTorch (``RSynaptic``/``Synaptic``, ``reset_mechanism="subtract"``): decays
-    ``1 - dt/tau`` at dt = 1e-4 (its gains r dt/tau_mem and w_in dt/tau_syn are 1), the file's
-    weights; the recurrent bias kept or zeroed."""
-    import snntorch as snn
-
-    graph = snnx.read(path)
-
-    def field(node: str, key: str) -> np.ndarray:
-        return np.asarray(graph[node].fields[key], np.float64)
-
-    def linear(node: str) -> torch.nn.Linear:
-        weight = np.asarray(graph[node].fields["weight"], np.float32)
-        layer = torch.nn.Linear(weight.shape[1], weight.shape[0])
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(weight))
-            layer.bias.copy_(torch.from_numpy(np.asarray(graph[node].fields["bias"], np.float32)))
-        return layer
-
-    def knobs(node: str) -> dict:
-        return dict(
-            alpha=torch.tensor(1 - 1e-4 / field(node, "tau_syn"), dtype=torch.float32),
-            beta=torch.tensor(1 - 1e-4 / field(node, "tau_mem"), dtype=torch.float32),
-            threshold=torch.tensor(field(node, "v_threshold"), dtype=torch.float32),
-            init_hidden=True,
-            reset_mechanism="subtract",
-            reset_delay=delay,
-        )
-
-    hidden = len(field("lif1.lif", "tau_mem"))
-    recurrent = snn.RSynaptic(linear_features=hidden, **knobs("lif1.lif"))
-    rec = linear("lif1.w_rec")
-    with torch.no_grad():
-        recurrent.recurrent.weight.copy_(rec.weight)
-        recurrent.recurrent.bias.copy_(rec.bias if recurrent_bias else torch.zeros(hidden))
-    return torch.nn.Sequential(
-        linear("fc1"), recurrent, linear("fc2"), snn.Synaptic(**knobs("lif2"))
-    )
+    sys.path.insert(0, str(Path(__file__).parent))
+    main(sys.argv[1:])

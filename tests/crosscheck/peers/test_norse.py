@@ -1,4 +1,4 @@
-"""snnx under the ``norse`` profile against Norse 1.1.0's own NIR import
+"""snnx under the ``norse-nir`` profile against Norse 1.1.0's own NIR import
 (``norse.torch.from_nir``), step by step, on the same graphs and spikes.
 
 Norse imports with dt = 1e-3 unless told otherwise: half the graphs use that default (the importer
@@ -76,7 +76,7 @@ def test_random_graphs_match(seed, topology, dt):
         seed, fields_at(dt), kinds=("LIF", "CubaLIF", "IF"), topology=topology, scale=2.0
     )
     x = spikes(seed, 40, 2, g["input"].shape)
-    ours = run_snnx(g, x, "norse", dt=dt)
+    ours = run_snnx(g, x, "norse-nir", dt=dt)
     assert activity(ours) > 0
     assert compare(ours, norse(g, x, None if dt == 1e-3 else dt)) == ""
 
@@ -84,7 +84,7 @@ def test_random_graphs_match(seed, topology, dt):
 def test_braille(nir_paper):
     g = paper_graph(nir_paper, "braille_noDelay_bias_zero.nir")
     x = spikes(0, 256, 3, [12], p=0.1)
-    ours = run_snnx(g, x, "norse", dt=1e-4)
+    ours = run_snnx(g, x, "norse-nir", dt=1e-4)
     assert activity(ours) > 0.05
     assert compare(ours, norse(g, x, 1e-4)) == ""
 
@@ -94,7 +94,7 @@ def test_cnn_sinabs_at_batch_1(nir_paper):
     runs, and the output loses its batch axis."""
     g = paper_graph(nir_paper, "cnn_sinabs.nir")
     x = spikes(1, 40, 1, [2, 34, 34], p=0.3)
-    ours = run_snnx(g, x, "norse")
+    ours = run_snnx(g, x, "norse-nir")
     assert ours.sum() > 10
     assert compare(ours, norse(g, x)) == ""
 
@@ -103,7 +103,7 @@ def test_threshold_tie_does_not_fire():
     """IF adds its input as is and fires on ``v > threshold``: landing exactly on it is no spike."""
     g = tie_graph(Node("IF", r=[3.0], v_threshold=[0.5]))
     x = np.ones((8, 1, 1), np.float32)
-    ours = run_snnx(g, x, "norse")
+    ours = run_snnx(g, x, "norse-nir")
     assert ours.reshape(-1).tolist() == [0, 0, 1, 0, 0, 1, 0, 0]
     assert compare(ours, norse(g, x)) == ""
 
@@ -139,7 +139,7 @@ def test_cuba_current_leaks_to_v_leak():
         model.append(float(v > threshold))
         v = 0.0 if v > threshold else v
     theirs = norse(g, x, dt).reshape(-1)
-    assert run_snnx(g, x, "norse", dt=dt).sum() == 0
+    assert run_snnx(g, x, "norse-nir", dt=dt).sum() == 0
     assert theirs.tolist() == model and sum(model) > 0
 
 

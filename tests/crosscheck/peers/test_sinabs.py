@@ -1,4 +1,4 @@
-"""snnx under the ``sinabs`` profile against Sinabs 3.1.3's own NIR import (``sinabs.from_nir``).
+"""snnx under the ``sinabs-nir`` profile against Sinabs 3.1.3's own NIR import (``sinabs.from_nir``).
 
 Sinabs has no time step: it reads tau in steps, so the graphs here are dt = 1 graphs. It maps
 Affine (not Linear), LIF (``v_leak`` must be 0; ``r`` and ``v_reset`` ignored, drawn at random
@@ -84,7 +84,7 @@ CASES = [(seed, ("ff", "rec", "self", "long")[seed % 4]) for seed in range(20)]
 def test_random_graphs_match(seed, topology):
     g = graph(seed, topology)
     x = spikes(seed, 40, 2, g["input"].shape)
-    ours = run_snnx(g, x, "sinabs")
+    ours = run_snnx(g, x, "sinabs-nir")
     assert activity(ours) > 0 and ours.max() < 50  # a few spikes per step, not a runaway
     assert compare(ours, sinabs(g, x, per_step=topology != "ff")) == ""
 
@@ -94,7 +94,7 @@ def test_leaky_readout_matches(seed):
     """A last layer of LI (``v = exp(-1/tau) v + x``): voltages, not spikes, so float tolerance."""
     g = graph(100 + seed, "ff", readout="LI")
     x = spikes(seed, 40, 2, g["input"].shape)
-    ours = run_snnx(g, x, "sinabs")
+    ours = run_snnx(g, x, "sinabs-nir")
     assert np.abs(ours).max() > 0.1
     np.testing.assert_allclose(sinabs(g, x, per_step=False), ours, rtol=1e-5, atol=1e-5)
 
@@ -106,8 +106,10 @@ def test_whole_sequence_drops_back_edges(seed, topology):
     g = graph(seed, topology)
     x = spikes(seed, 40, 2, g["input"].shape)
     theirs = sinabs(g, x, per_step=False)
-    assert compare(run_snnx(with_edges(g, drop=[BACK_EDGE[topology]]), x, "sinabs"), theirs) == ""
-    assert compare(run_snnx(g, x, "sinabs"), theirs) != ""
+    assert (
+        compare(run_snnx(with_edges(g, drop=[BACK_EDGE[topology]]), x, "sinabs-nir"), theirs) == ""
+    )
+    assert compare(run_snnx(g, x, "sinabs-nir"), theirs) != ""
 
 
 def test_threshold_tie_fires_and_counts():
@@ -116,7 +118,7 @@ def test_threshold_tie_fires_and_counts():
     x = np.ones((8, 1, 1), np.float32)
     for weight, expected in ((0.25, [0, 1] * 4), (0.75, [1, 2] * 4)):
         g = tie_graph(Node("IF", r=[1.0], v_threshold=[0.5]), weight, "Affine")
-        ours = run_snnx(g, x, "sinabs")
+        ours = run_snnx(g, x, "sinabs-nir")
         assert ours.reshape(-1).tolist() == expected
         assert compare(ours, sinabs(g, x, per_step=False)) == ""
 
@@ -124,7 +126,7 @@ def test_threshold_tie_fires_and_counts():
 def test_cnn_sinabs(nir_paper):
     g = paper_graph(nir_paper, "cnn_sinabs.nir")
     x = spikes(1, 40, 2, [2, 34, 34], p=0.3)
-    ours = run_snnx(g, x, "sinabs")
+    ours = run_snnx(g, x, "sinabs-nir")
     assert ours.sum() > 10
     assert compare(ours, sinabs(g, x, per_step=False)) == ""
 

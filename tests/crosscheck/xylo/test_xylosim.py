@@ -40,7 +40,7 @@ F32 = np.float32
 SEMANTICS = {
     "snntorch-nir": snnx.Semantics.profile("snntorch-nir"),
     "rockpool": snnx.Semantics.profile("rockpool", dt=1e-3),
-    "norse": snnx.Semantics.profile("norse"),
+    "norse": snnx.Semantics.profile("norse-nir"),
     "xylo-like": snnx.Semantics(dt=1e-3, reset="subtract", threshold=">=", max_spikes=31),
 }
 

@@ -1,5 +1,7 @@
 """Sinabs 3.1 neurons as NIR neurons: ``LIF``/``LIFSqueeze`` -> ``LIF`` (``CubaLIF`` with
-``tau_syn``), ``IAF``/``IAFSqueeze`` -> ``IF``, ``ExpLeak``/``ExpLeakSqueeze`` -> ``LI``.
+``tau_syn``), ``IAF``/``IAFSqueeze`` -> ``IF``, ``ExpLeak``/``ExpLeakSqueeze`` -> ``LI``;
+``LIFRecurrent``/``IAFRecurrent`` -> a subgraph ``{input, lif, w_rec, output}`` whose back edge
+``lif -> w_rec -> lif`` carries the last step's spikes through ``rec_connect`` (a ``Linear``).
 
 Sinabs has no time step: ``tau`` counts steps, ``a = exp(-1 / tau)``. One step::
 
@@ -24,7 +26,8 @@ import numpy as np
 
 from snnx import dynamics
 from snnx.importers.torch_maps import LayerContext, register
-from snnx.importers.torch_maps.nn import array
+from snnx.importers.torch_maps.nn import array, linear
+from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 
 PROFILE = "sinabs"
@@ -120,3 +123,25 @@ def exp_leak(m: Any, ctx: LayerContext) -> Node:
         raise ctx.fail("ExpLeak with tau_syn is not supported")
     ctx.need("LI", PROFILE, integrator="exp-decay")
     return Node("LI", tau=tau, r=_input_r(m, tau, dt), v_leak=np.zeros_like(tau))
+
+
+@register("sinabs", "LIFRecurrent", "IAFRecurrent")
+def lif_recurrent(m: Any, ctx: LayerContext) -> Graph:
+    """``LIFRecurrent`` / ``IAFRecurrent`` -> ``{input, lif, w_rec, output}``, the last step's
+    spikes fed back through ``rec_connect``."""
+    rec = m.rec_connect
+    if type(rec).__name__ != "Linear":
+        raise ctx.fail("rec_connect other than a torch Linear is not supported", "rec_connect")
+    neuron = iaf(m, ctx) if type(m).__name__ == "IAFRecurrent" else lif(m, ctx)
+    n = array(rec.weight).shape[0]
+    neuron = neuron.replace(
+        **{k: np.broadcast_to(np.asarray(v), (n,)).copy() for k, v in neuron.fields.items()}
+    )
+    nodes = {
+        "input": Node("Input", shape=[n]),
+        "lif": neuron,
+        "w_rec": linear(rec, ctx),
+        "output": Node("Output", shape=[n]),
+    }
+    edges = [("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")]
+    return Graph(nodes, edges)
