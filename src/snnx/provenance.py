@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from snnx.errors import SemanticsError, SnnxWarning
+from snnx.exporter_losses import exporter_notes
 from snnx.ir.graph import V_RESET_SINCE, Graph, parse_version
 from snnx.ir.node import Node
 from snnx.ir.schema import SPIKING_NEURONS
@@ -47,6 +48,10 @@ EXPORTER_LOSSES: dict[str, dict[str, str]] = {
         "model used another (its default is subtract), --set reset=subtract|none",
         "reset_timing": "snnTorch's export_to_nir does not record reset_delay; next-step is its "
         "default (reset_delay=True); for reset_delay=False, --set reset_timing=same-step",
+    },
+    "spyx": {
+        "reset": "Spyx's to_nir leaves v_reset at nir's default 0 while Spyx's neurons subtract "
+        "the threshold; --set reset=subtract",
     },
 }
 
@@ -198,6 +203,8 @@ def resolve(
                 "nothing in it; the first steps differ from the native model (snnx convert moves "
                 "the bias onto its own node)"
             )
+    if graph.semantics is None:
+        notes += exporter_notes(graph, profile, values, {k: v[0] for k, v in sources.items()})
     name = profile or (graph.semantics.profile_name if graph.semantics else None)
     semantics = _build(values, name or ("nir-reference" if not facts else None))
     if warn:
