@@ -3,6 +3,10 @@
 `snnx.provenance.resolve` asks `exporter_notes` for a warning per loss when a file without stored
 semantics runs under a native profile:
 
+- ``rockpool``: Rockpool 3.1's ``to_nir`` (Torch modules) writes an LIF layer as a CubaLIF with
+  ``r = tau_mem exp(-dt/tau_mem) / dt`` and ``w_in = 1``, neither the gains its LIF runs (1 for
+  the new current, ``exp(-dt/tau_syn)`` for the input into it), and drops the bias and the
+  recurrent weights: ``--set CubaLIF.r=tau_mem/dt`` restores the first gain only.
 - ``spyx``: ``spyx.nir.to_nir(model, ..., dt)`` writes each LIF/CubaLIF as ``tau = dt / (1 -
   beta)`` with ``r = beta`` and does not record ``dt``: the file's ``dt = tau (1 - r)`` is that
   dt, and the note suggests ``--set dt=...`` where it is not the one the run uses. A recurrent
@@ -30,12 +34,26 @@ from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SPIKING_NEURONS
 
+#: Knobs a framework's exporter leaves out (`snnx.provenance.EXPORTER_LOSSES` has the others).
+LOSSES: dict[str, dict[str, str]] = {
+    "spyx": {
+        "reset": "Spyx's to_nir leaves v_reset at nir's default 0 while Spyx's neurons subtract "
+        "the threshold; --set reset=subtract",
+    },
+    "rockpool": {
+        "reset": "Rockpool's to_nir leaves v_reset at nir's default 0 while Rockpool's LIF "
+        "subtracts the threshold; --set reset=subtract",
+    },
+}
+
 
 def exporter_notes(
     graph: Graph, profile: str | None, values: Mapping[str, Any], sources: Mapping[str, str]
 ) -> list[str]:
     """Warnings for what ``profile``'s framework exporter lost from ``graph`` (``values``: the
     knobs resolved so far, ``sources``: where each came from)."""
+    if profile == "rockpool":
+        return _rockpool_notes(graph, values, sources)
     if profile != "spyx":
         return []
     notes = []
@@ -54,6 +72,61 @@ def exporter_notes(
             "converts the model as Spyx runs it)"
         )
     return notes
+
+
+def _rockpool_notes(
+    graph: Graph, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> list[str]:
+    cuba = [n for _, n in graph.walk() if isinstance(n, Node) and n.type == "CubaLIF"]
+    found = [rockpool_export_dt(node) for node in cuba]
+    dts = np.array([np.nan if d is None else d for d in found], np.float64)
+    if not len(dts) or not np.allclose(dts, dts[0], rtol=1e-4):
+        return []
+    dt = float(f"{np.median(dts):.6g}")
+    notes = [
+        "profile rockpool: the file's CubaLIF r = tau_mem exp(-dt/tau_mem)/dt and w_in = 1 are "
+        "Rockpool's to_nir, which writes neither gain Rockpool's LIF runs (the new current added "
+        "with gain 1: --set CubaLIF.r=tau_mem/dt; the input added to the current with gain "
+        "exp(-dt/tau_syn), which no --set gives) nor the layer's bias and recurrent weights "
+        "(w_rec); snnx.from_rockpool converts the model as Rockpool runs it"
+    ]
+    if sources["dt"] != "flag" and not np.isclose(dt, values["dt"]):
+        notes.append(
+            f"profile rockpool: dt={values['dt']:g}, but the file is Rockpool's to_nir at "
+            f"dt={dt:g} (its r = tau_mem exp(-dt/tau_mem)/dt), which it does not record; "
+            f"--set dt={dt:g}"
+        )
+    return notes
+
+
+def rockpool_export_dt(node: Node) -> float | None:
+    """The ``dt`` at which a CubaLIF has the fields Rockpool's ``to_nir`` writes (``r = tau_mem
+    exp(-dt/tau_mem) / dt``, ``w_in = 1``, ``v_leak = 0``; the same for every neuron), else None.
+
+    >>> from snnx.ir import Node
+    >>> node = Node("CubaLIF", tau_syn=[1e-3], tau_mem=[1e-3], r=[0.36787944],
+    ...     v_leak=[0.0], v_threshold=[1.0])
+    >>> round(rockpool_export_dt(node), 9)
+    0.001
+    """
+    tau = np.ravel(np.asarray(node.tau_mem, np.float64))
+    r = np.ravel(np.asarray(node.r, np.float64))
+    if (
+        np.any(node.fields.get("w_in", 1.0) != np.float32(1))
+        or np.any(node.v_leak)
+        or not np.all(r > 0)
+    ):
+        return None
+    # dt exp(dt / tau) = tau / r grows with dt: bisect each neuron's dt on a log scale
+    low, high = np.full_like(tau, 1e-12), tau * 50
+    for _ in range(100):
+        mid = np.sqrt(low * high)
+        above = mid * np.exp(mid / tau) > tau / r
+        high, low = np.where(above, mid, high), np.where(above, low, mid)
+    dt = np.sqrt(low * high)
+    if not np.allclose(dt, dt[0], rtol=1e-4) or np.any(high >= tau * 50):
+        return None
+    return float(np.median(dt))
 
 
 def spyx_export_dt(graph: Graph) -> float | None:

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from snnx.errors import SemanticsError, SnnxWarning
-from snnx.exporter_losses import exporter_notes
+from snnx.exporter_losses import LOSSES, exporter_notes
 from snnx.ir.graph import V_RESET_SINCE, Graph, parse_version
 from snnx.ir.node import Node
 from snnx.ir.schema import SPIKING_NEURONS
@@ -48,10 +48,6 @@ EXPORTER_LOSSES: dict[str, dict[str, str]] = {
         "model used another (its default is subtract), --set reset=subtract|none",
         "reset_timing": "snnTorch's export_to_nir does not record reset_delay; next-step is its "
         "default (reset_delay=True); for reset_delay=False, --set reset_timing=same-step",
-    },
-    "spyx": {
-        "reset": "Spyx's to_nir leaves v_reset at nir's default 0 while Spyx's neurons subtract "
-        "the threshold; --set reset=subtract",
     },
 }
 
@@ -190,7 +186,7 @@ def resolve(
                 f"{_shown(facts[key][0])} ({facts[key][1]}); running {key}={_shown(value)} as asked"
             )
         values[key], sources[key] = value, ("flag", f"--set {key}={_shown(value)}")
-    for key, advice in EXPORTER_LOSSES.get(profile or "", {}).items():
+    for key, advice in {**EXPORTER_LOSSES, **LOSSES}.get(profile or "", {}).items():
         source, why = sources[key]
         if source == "profile" or (source == "file" and why.endswith(_V_RESET)):
             notes.append(f"profile {profile}: {key}={_shown(values[key])}, but {advice}")

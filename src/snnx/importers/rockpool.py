@@ -1,5 +1,5 @@
-"""Rockpool models as snnx graphs: ``Sequential`` chains of ``LIFJax`` / ``LIF`` (numpy) neurons,
-recurrent or not, and ``LinearJax`` / ``Linear`` weights.
+"""Rockpool models as snnx graphs: ``Sequential`` chains of ``LIFJax`` / ``LIFTorch`` / ``LIF``
+(numpy) neurons, recurrent or not, and ``LinearJax`` / ``LinearTorch`` / ``Linear`` weights.
 
 Facts about Rockpool 3.1 (measured against its modules, which stay Rockpool's; nothing of its
 code is used here): a linear layer computes ``x @ weight (+ bias)`` with ``weight`` of shape
@@ -37,14 +37,16 @@ from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.semantics import Semantics
 
-LINEARS = ("Linear", "LinearJax")
-NEURONS = ("LIF", "LIFJax")
+LINEARS = ("Linear", "LinearJax", "LinearTorch")
+NEURONS = ("LIF", "LIFJax", "LIFTorch")
 #: Rockpool's default spike limit per step: no limit in practice.
 NO_LIMIT = 2.0**16
 
 
 def _array(value: Any) -> np.ndarray:
-    """A parameter as float64 numpy (numpy or JAX arrays, plain numbers)."""
+    """A parameter as float64 numpy (numpy, JAX or torch arrays, plain numbers)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
     return np.asarray(value, np.float64)
 
 
