@@ -5,8 +5,21 @@ dt and spike limits) run by Rockpool itself against `snnx simulate --profile roc
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from native_matrix_rockpool import MODELS, rockpool_rows
+from native_matrix_rockpool import (
+    MODELS,
+    N_IN,
+    B,
+    T,
+    rockpool_model,
+    rockpool_rows,
+    run_rockpool,
+    run_snnx,
+)
+
+import snnx
+from snnx.cli import main
 
 pytest.importorskip("rockpool")
 
@@ -44,3 +57,21 @@ def test_rockpool_has_no_exporter_for_these_modules():
     for row in rockpool_rows():
         assert row["exporter"]["status"] == "refused"
         assert "Torch modules" in row["exporter"]["reason"]
+
+
+def test_snnx_convert_writes_a_file_that_runs_as_rockpool(tmp_path, monkeypatch):
+    """`snnx convert --rockpool MODULE:FACTORY -o model.nir`, read back and run under --profile
+    rockpool: the recurrent LIFJax model's spikes, as Rockpool counts them (semantics stored in
+    the file)."""
+    (tmp_path / "rockpool_factory.py").write_text(
+        "from native_matrix_rockpool import MODELS, rockpool_model\n\n\n"
+        "def make():\n    return rockpool_model(*MODELS[1], seed=54)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "model.nir"
+    assert main(["convert", "--rockpool", "rockpool_factory:make", "-o", str(path)]) == 0
+    x = (np.random.default_rng(5).random((T, B, N_IN)) < 0.4).astype(np.float64)
+    want = run_rockpool(rockpool_model(*MODELS[1], seed=54), x)
+    got, notes = run_snnx(snnx.read(path), x)
+    assert want.sum() > 50 and notes == []
+    assert np.array_equal(got.reshape(want.shape), want)
