@@ -9,7 +9,9 @@ exporter does not record what changes the behaviour; snnx warned at import, nami
 the cell records what the ``--set`` the warning suggests gives). A run that differs without a
 warning is ``differs``, which the test forbids. Rows have the keys of
 ``docs/guide/native-matrix.json`` (``reset``: Spyx's rule for the layer; ``reset_delay``: whether
-its subtraction lands a step after the crossing) plus ``dt``, the time step given to the exporter.
+its subtraction lands a step after the crossing) plus ``dt``, the time step given to the exporter,
+and ``knobs`` (both, as the tables show them); ``active`` is the fraction of output slots
+(step, sample, neuron) that spiked.
 
 ``python native_matrix_spyx.py OUT.json`` (jax-peers environment) writes the rows.
 """
@@ -73,7 +75,7 @@ def spyx_model(layer: str, seed: int) -> Any:
     def linear(n_in: int, n_out: int) -> Any:
         lin = nnx.Linear(n_in, n_out, rngs=rngs)
         lin.kernel[...] = jnp.asarray(
-            rng.normal(0, 1.5 / np.sqrt(n_in), (n_in, n_out)), jnp.float32
+            rng.normal(0, 2.0 / np.sqrt(n_in), (n_in, n_out)), jnp.float32
         )
         lin.bias[...] = jnp.asarray(rng.normal(0, 0.1, n_out), jnp.float32)
         return lin
@@ -140,9 +142,10 @@ def spyx_row(layer: str, dt: float, seed: int) -> dict:
         "reset": reset,
         "reset_delay": delay,
         "dt": dt,
+        "knobs": f"reset={reset} ({'next step' if delay else 'same step'}), to_nir dt={dt:g}",
     }
     want = run_spyx(model, x)
-    row["active"] = float(want.mean())
+    row["active"] = float(np.mean(want > 0))
     with tempfile.TemporaryDirectory() as folder:
         try:
             graph = exported_file(model, dt, Path(folder))

@@ -15,7 +15,7 @@ def test_no_cell_differs_silently():
     rows = spyx_rows()
     assert len(rows) == len(MODELS) == 9
     for row in rows:
-        assert row["active"] > 0, row["layer"]
+        assert row["active"] >= 0.01, row["layer"]  # no cell vacuously exact
         for key in ("exporter", "snnx-convert"):
             entry = row[key]
             assert entry["status"] in ("exact", "refused", "lost"), (row, key)

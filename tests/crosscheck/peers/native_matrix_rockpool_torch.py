@@ -9,7 +9,8 @@ export, are in the xylo tier (``tests/crosscheck/xylo/native_matrix_rockpool.py`
 Cells as in ``native_matrix.py``: ``exact``, ``refused`` or ``lost`` (snnx warned at import,
 naming the knobs; ``with_set`` is what the ``--set`` the warnings suggest gives); ``differs``
 (no warning) is what the test forbids. Rows have the keys of ``docs/guide/native-matrix.json``
-plus ``dt``.
+plus ``dt`` and ``knobs`` (as the tables show them); ``active`` is the fraction of output slots
+(step, sample, neuron) with a spike.
 
 ``python native_matrix_rockpool_torch.py OUT.json`` (peers environment) writes the rows.
 """
@@ -121,13 +122,14 @@ def rockpool_row(recurrent: bool, dt: float, bias: float, seed: int) -> dict:
     x = (np.random.default_rng(seed).random((T, B, N_IN)) < 0.4).astype(np.float32)
     row: dict[str, Any] = {
         "framework": "rockpool",
-        "layer": "LIFTorch" + (" has_rec" if recurrent else "") + ("" if bias else " no bias"),
+        "layer": "LIFTorch" + (" has_rec" if recurrent else ""),
         "reset": "subtract",
         "reset_delay": False,
         "dt": dt,
+        "knobs": f"dt={dt:g}" + ("" if bias else ", bias=0"),
     }
     want = run_rockpool(model, x)
-    row["active"] = float(want.mean())
+    row["active"] = float(np.mean(want > 0))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.nir"
         nir.write(path, to_nir(model))

@@ -14,7 +14,7 @@ def test_snnx_convert_is_exact():
     rows = rockpool_torch_rows()
     assert len(rows) == len(MODELS)
     for row in rows:
-        assert row["active"] > 0.05, row
+        assert row["active"] >= 0.01, row  # no cell vacuously exact
         assert row["snnx-convert"]["status"] == "exact", row
 
 

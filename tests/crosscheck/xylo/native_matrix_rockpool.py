@@ -11,7 +11,9 @@ no torch: that cell is ``refused`` with the exporter's own error.
 Each cell is ``exact`` (every spike count equal), ``refused`` (with its reason) or ``lost``
 (snnx warned at import); ``differs`` (no warning) is what the test forbids. Rows have the keys of
 ``docs/guide/native-matrix.json`` (``reset``: Rockpool's subtraction, applied in the same step,
-``reset_delay`` False) plus ``dt`` and ``max_spikes_per_dt``.
+``reset_delay`` False) plus ``dt``, ``max_spikes_per_dt`` and ``knobs`` (as the tables show them); ``active`` is the
+fraction of output slots (step, sample, neuron) with a spike, ``multi_spike_steps`` how many had
+more than one.
 
 ``python native_matrix_rockpool.py OUT.json`` (xylo environment) writes the rows.
 """
@@ -127,12 +129,16 @@ def rockpool_row(model_args: tuple, seed: int) -> dict:
         "dt": dt,
         "max_spikes_per_dt": limit,
     }
+    knobs = [f"dt={dt:g}", f"max_spikes_per_dt={limit:g}"]
     if noise:
         row["noise_std"] = noise
+        knobs.append(f"noise_std={noise:g}")
     if synapses > 1:
         row["synapses"] = synapses
+        knobs.append(f"{synapses} synapses per neuron")
+    row["knobs"] = ", ".join(knobs)
     want = run_rockpool(model, x)
-    row["active"] = float(want.mean())
+    row["active"] = float(np.mean(want > 0))
     row["multi_spike_steps"] = int(np.sum(want > 1))
     row["exporter"] = exporter_cell()
     with warnings.catch_warnings(record=True) as caught:

@@ -28,7 +28,7 @@ def test_no_cell_differs_silently():
     rows = rockpool_rows()
     assert len(rows) == len(MODELS) == 9
     for row in rows:
-        assert row["active"] > 0, row
+        assert row["active"] >= 0.01, row  # no cell vacuously exact
         for key in ("exporter", "snnx-convert"):
             entry = row[key]
             assert entry["status"] in ("exact", "refused", "lost"), (row, key)
