@@ -47,6 +47,7 @@ _LAZY = {
     "from_spyx": "snnx.importers.jax",
     "from_snnax": "snnx.importers.snnax",
     "from_slax": "snnx.importers.slax",
+    "from_rockpool": "snnx.importers.rockpool",
     "to_torch": "snnx.exporters.torch",
     "to_torchscript": "snnx.exporters.torch",
     "to_equinox": "snnx.exporters.equinox",

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from snnx.errors import SemanticsError, SnnxWarning
+from snnx.exporter_losses import LOSSES, exporter_notes
 from snnx.ir.graph import V_RESET_SINCE, Graph, parse_version
 from snnx.ir.node import Node
 from snnx.ir.schema import SPIKING_NEURONS
@@ -205,7 +206,7 @@ def resolve(
                 f"{_shown(facts[key][0])} ({facts[key][1]}); running {key}={_shown(value)} as asked"
             )
         values[key], sources[key] = value, ("flag", f"--set {key}={_shown(value)}")
-    for key, advice in EXPORTER_LOSSES.get(profile or "", {}).items():
+    for key, advice in {**EXPORTER_LOSSES, **LOSSES}.get(profile or "", {}).items():
         source, why = sources[key]
         if source == "profile" or (source == "file" and why.endswith(_V_RESET)):
             notes.append(f"profile {profile}: {key}={_shown(values[key])}, but {advice}")
@@ -218,6 +219,8 @@ def resolve(
                 "nothing in it; the first steps differ from the native model (snnx convert moves "
                 "the bias onto its own node)"
             )
+    if graph.semantics is None:
+        notes += exporter_notes(graph, profile, values, {k: v[0] for k, v in sources.items()})
     name = profile or (graph.semantics.profile_name if graph.semantics else None)
     semantics = _build(values, name or ("nir-reference" if not facts else None))
     if warn:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install.sh VENV_DIR -- snnx beside the two JAX SNN libraries it imports from and exports to:
-# SNNAX 0.0.1 (Equinox; MIT) and Slax 0.0.1 (Flax linen; Apache-2.0).
+# SNNAX 0.0.1 (Equinox; MIT) and Slax 0.0.1 (Flax linen; Apache-2.0); and Spyx 1.0.0 (flax.nnx;
+# MIT), for its native conformance matrix.
 #
 #   bash ci/tiers/jax-peers/install.sh .venvs/jax-peers
 #   SNNX_TIER=jax-peers .venvs/jax-peers/bin/python -m pytest -q tests/crosscheck/jax-peers
@@ -30,12 +31,14 @@ CORE=(
   "chex==0.1.92" "jaxtyping==0.3.11" "flax==0.12.8" "optax==0.2.8" "scikit-learn==1.9.1"
 )
 NO_DEPS=("nirtorch==2.6" "snnax==0.0.1")
+# Spyx 1.0.0 (flax.nnx; MIT) and its declared needs beyond the core (grain, jax-tqdm)
+SPYX=("spyx==1.0.0" "grain==0.2.18" "jax-tqdm==0.4.0")
 
 make_venv
 constrain "$TORCH" "numpy==2.3.5" "jax==0.10.2" "jaxlib==0.10.2" "nir==1.0.8" "flax==0.12.8"
 pip_install "$TORCH"
 pip_install -c "$CONSTRAINTS" "${CORE[@]}"
-pip_install -c "$CONSTRAINTS" "slax==0.0.1"
+pip_install -c "$CONSTRAINTS" "slax==0.0.1" "${SPYX[@]}"
 pip_install -c "$CONSTRAINTS" --no-deps "${NO_DEPS[@]}"
 pip_install --no-deps -e "$ROOT"
 
@@ -54,11 +57,11 @@ done
 import importlib.metadata as md
 
 import jax, nir, torch  # noqa: E401,F401
-import slax, snnax.snn  # noqa: E401,F401
+import slax, snnax.snn, spyx.nir  # noqa: E401,F401
 
 import snnx  # noqa: F401
 
-want = {"snnax": "0.0.1", "slax": "0.0.1", "jax": "0.10.2", "equinox": "0.13.8",
+want = {"snnax": "0.0.1", "slax": "0.0.1", "spyx": "1.0.0", "jax": "0.10.2", "equinox": "0.13.8",
         "flax": "0.12.8", "nir": "1.0.8", "numpy": "2.3.5", "torch": "2.13.0+cpu"}
 got = {k: md.version(k) for k in want}
 bad = {k: (got[k], v) for k, v in want.items() if got[k] != v}

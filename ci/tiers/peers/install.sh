@@ -45,6 +45,9 @@ CORE=(
   "spyx==1.0.0" "flax==0.12.8" "optax==0.2.8" "grain==0.2.18" "jax-tqdm==0.4.0" "chex==0.1.92"
   # snnTorch, and the runtime deps of the --no-deps peers below
   "snntorch==1.0.0" "loguru==0.7.3" "pbr==7.1.3"
+  # Rockpool 3.1.0 (AGPL: used, never copied; needs numpy and scipy) for its Torch modules and
+  # its NIR exporter, in the native conformance matrix
+  "rockpool==3.1.0"
 )
 NO_DEPS=("norse==1.1.0" "spikingjelly==2.0.0" "sinabs==3.1.3" "neurobench==2.3.0")
 # What `pip check` says about the --no-deps peers' declared requirements that are not installed

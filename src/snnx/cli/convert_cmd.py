@@ -7,7 +7,8 @@ torch.nn layers) with its weights from ``--weights state.pt`` (a state dict, rea
 (``--snnax package.module:factory``, weights from ``--weights model.eqx``, Equinox's
 ``tree_serialise_leaves``) or a Slax model (``--slax package.module:factory`` returning the Flax
 module, its variables from ``--weights variables.msgpack``, ``flax.serialization.to_bytes``),
-also with ``--shape``. The destination's
+also with ``--shape``; or a Rockpool model (``--rockpool package.module:factory`` returning it
+with its parameters: `snnx.from_rockpool`). The destination's
 kind follows its extension (or ``--to``): ``.nir``; ``.pt``/``.ts`` a TorchScript module
 (``forward(xs, state=None) -> (ys, state)`` over ``(T, B, *shape)``, ``init_state(batch)``);
 ``.eqx`` an Equinox model (`snnx.exporters.load_equinox`). ``--profile``/``--dt`` give the semantics
@@ -40,6 +41,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--slax", metavar="MODULE:FACTORY", help="build a Slax (Flax) source module by calling this"
+    )
+    parser.add_argument(
+        "--rockpool", metavar="MODULE:FACTORY", help="build a Rockpool source model by calling this"
     )
     parser.add_argument(
         "--weights",
@@ -92,9 +96,15 @@ def run(args: argparse.Namespace) -> int:
 def _source(args: argparse.Namespace) -> Graph:
     from snnx.errors import SnnxError
 
-    builders = [flag for flag in ("torch", "snnax", "slax") if getattr(args, flag)]
+    builders = [flag for flag in ("torch", "snnax", "slax", "rockpool") if getattr(args, flag)]
     if len(builders) > 1 or (builders and args.src):
-        raise SnnxError("give one source: a .nir file, --torch, --snnax or --slax")
+        raise SnnxError("give one source: a .nir file, --torch, --snnax, --slax or --rockpool")
+    if builders == ["rockpool"]:
+        if args.weights or args.shape:
+            raise SnnxError("--rockpool takes neither --weights nor --shape: the model has both")
+        from snnx.importers.rockpool import from_rockpool
+
+        return from_rockpool(_factory(args.rockpool, "rockpool"))
     if builders:
         return {"torch": _from_torch, "snnax": _from_snnax, "slax": _from_slax}[builders[0]](args)
     if args.weights or args.shape:

@@ -5,7 +5,8 @@ that reproduces the framework (``graph.semantics``).
   nirtorch and read through the maps of `snnx.importers.torch_maps`;
 - `from_equinox`, `from_spyx`: JAX models (snnx's Equinox modules and ``eqx.nn`` layers; Spyx
   through its NIR export);
-- `from_snnax`, `from_slax`: the SNNAX (Equinox) and Slax (Flax) libraries.
+- `from_snnax`, `from_slax`: the SNNAX (Equinox) and Slax (Flax) libraries;
+- `from_rockpool`: Rockpool's LIF and Linear modules (Jax and numpy) in a Sequential.
 
 Reading ``.nir`` files is `snnx.read`. Importers need no simulator.
 """
@@ -21,6 +22,7 @@ _LAZY = {
     "from_spyx": "snnx.importers.jax",
     "from_snnax": "snnx.importers.snnax",
     "from_slax": "snnx.importers.slax",
+    "from_rockpool": "snnx.importers.rockpool",
 }
 
 __all__ = list(_LAZY)
