@@ -172,3 +172,104 @@ def test_verify_counts_undecided_samples_and_warns():
     assert result.undecided == 2
     assert result.decided_agreement == 1.0
     assert "warning: many undecided outputs" in result.summary()
+
+
+def test_loihi_subtractive_start_spikes_as_the_subtracting_reference():
+    """Loihi resets to zero; its subtractive start (vDecay 4096, a self weight of -k theta)
+    spikes as the float reference that subtracts (snnx's simulator), within a spike per neuron,
+    where the plain lowering (reset to zero) misses by tens."""
+    from snnx.adaptation.loihi import subtractive_start
+    from snnx.adaptation.loop import reference_counts
+
+    full = np.full
+    graph = Graph.sequential(
+        {
+            "in": Node("Input", shape=[2]),
+            "fc": Node("Linear", weight=np.array([[40.0, 0.0], [25.0, 20.0], [0.0, 60.0]])),
+            "lif": Node(
+                "LIF",
+                tau=full(3, 5e-3),
+                r=full(3, 1.0),
+                v_leak=full(3, 0.0),
+                v_threshold=full(3, 1.0),
+            ),
+            "out": Node("Output", shape=[3]),
+        }
+    )
+    target = get_target("loihi")
+    lowered, _ = chip_semantics(graph, target, SUBTRACT)
+    start = subtractive_start(lowered)
+    assert start is not None
+    x = random_spikes((2,), 200, 4, 0.7, 0)
+    ref = reference_counts(lowered, x)["1"].sum(0)
+    padded = np.concatenate([x, np.zeros((lowered.output.latency, 4, 2), np.float32)])
+    lat = lowered.output.latency
+
+    def counts(program):
+        return np.asarray(target.run(program, padded)["1"])[lat:].sum(0)
+
+    assert np.abs(counts(start) - ref).max() <= 1
+    assert np.abs(counts(lowered) - ref).max() > 10
+    for layer in start.program.layers:  # Lava applies the weights as stored
+        applied = netx_weights.effective_dense_rec(layer.weight, layer.weight_rec)
+        assert np.array_equal(applied[0], layer.weight)
+        assert np.array_equal(applied[1], layer.weight_rec)
+        assert layer.v_decay == 4096 and np.abs(layer.weight_rec).max() <= 256
+
+
+def test_adaptation_fits_from_every_start_it_is_given(braille):
+    calibration = random_spikes((12,), 64, 32, 0.1, 1)
+    settings = Settings(iterations=10, check=5, starts=None)
+    done = adapt(
+        braille, "loihi", SUBTRACT, calibration=calibration, held_out=calibration, settings=settings
+    )
+    assert [i for i, _, _ in done.history] == [0, 5, 10, 0, 5, 10]  # two starts fitted
+    best = max(score for _, score, _ in done.history)
+    assert best == max(s for _, s, _ in done.history[3 if done.start != "lowered" else 0 :][:3])
+
+
+def test_loihi_subtractive_start_forward_is_the_exact_numerics(braille):
+    from snnx.adaptation.loihi import subtractive_start
+
+    target = get_target("loihi")
+    lowered, _ = chip_semantics(braille, target, SUBTRACT)
+    start = subtractive_start(lowered)
+    assert start is not None
+    adapter = adapter_for("loihi")
+    assert [label for label, _ in adapter.starts(lowered)][1:] == ["subtractive reset emulated"]
+    params = adapter.init(start)
+    keys = iter(jax.random.split(jax.random.PRNGKey(1), 64))
+    params = jax.tree_util.tree_map(
+        lambda v: v * (1 + 0.05 * jax.random.normal(next(keys), jnp.shape(v))), params
+    )
+    changed = adapter.apply(start, params)
+    x = random_spikes((12,), 80, 6, 0.2, 3)
+    mine = adapter.forward(start, params, jnp.asarray(adapter.feed(start, x)))
+    exact = target.run(changed, x)
+    for layer in start.layers:
+        counts = exact[layer.name] / dynamics.amplitude(start.semantics)
+        assert np.array_equal(np.asarray(mine[layer.name]), counts), layer.name
+        assert counts.sum() > 10
+
+
+def test_verify_directory_runs_the_adapted_artifact(nir_paper, tmp_path, capsys):
+    """`snnx verify DIR` on the held-out quarter of the calibration file gives the class
+    agreement `compile --adapt` reported after adaptation (the artifact as written), and with
+    --no-artifact the one before (a fresh lowering)."""
+    path = nir_paper / "braille_noDelay_bias_zero.nir"
+    data = random_spikes((12,), 64, 64, 0.1, 4)
+    np.save(tmp_path / "cal.npy", data)
+    np.save(tmp_path / "held.npy", data[:, 48:])
+    out = tmp_path / "out"
+    args = ["compile", str(path), "--target", "loihi", "-o", str(out), "--adapt"]
+    assert main([*args, "--calibration", str(tmp_path / "cal.npy"), "--adapt-steps", "30"]) == 0
+    capsys.readouterr()
+    report = json.loads((out / "adaptation.json").read_text())
+    figures = {}
+    for extra in ([], ["--no-artifact"]):
+        verify_args = ["verify", str(out), "--target", "loihi", "--json", *extra]
+        assert main([*verify_args, "--input", str(tmp_path / "held.npy")]) == 0
+        figures[bool(extra)] = json.loads(capsys.readouterr().out)
+    key = "class agreement"
+    assert figures[False]["class_agreement"] == pytest.approx(report["after"][key], abs=1e-4)
+    assert figures[True]["class_agreement"] == pytest.approx(report["before"][key], abs=1e-4)

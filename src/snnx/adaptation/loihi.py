@@ -11,6 +11,16 @@ Each parameter is trained as a multiple of its starting scale (the largest weigh
 threshold, 4096 for decays), so one learning rate fits all. The relay neurons of the bias line
 (`snnx.targets.loihi.program`) keep their weights. Convolution layers are not adapted (refused).
 
+**Two starts** (`LoihiAdapter.starts`; the loop fits from each and keeps the best). Loihi resets
+v to zero; a reference that resets by subtraction is emulated by `subtractive_start`: ``vDecay =
+4096`` makes ``v' = u'`` every step, so ``u`` carries the membrane (``iDecay`` takes the
+membrane's decay) and v's reset to zero is forgotten by the next step; a self-connection of
+weight ``-round(k θ)`` (``k`` the kept fraction per step) subtracts the threshold from ``u`` when
+the neuron spikes, a step later as ``k (u - θ)`` would. The synaptic current's own filter is lost
+(the weights are scaled by its area ``1 / (1 - k_syn)``, the threshold instead where the
+weights have no room; all of them down where ``k θ`` exceeds the weight range), and adaptation
+fits the rest.
+
 >>> import numpy as np, snnx
 >>> from snnx.targets.loihi.lower import lower
 >>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
@@ -47,6 +57,16 @@ class LoihiAdapter:
 
     batch = 64
     learning_rate = 0.001
+
+    def starts(self, lowered: Lowered) -> list[tuple[str, Lowered]]:
+        """The programs to fit from: the lowering, and where the reference resets by
+        subtraction and the chip lowering resets to zero, `subtractive_start` of it."""
+        options = [("lowered", lowered)]
+        if lowered.semantics.reset == "subtract":
+            emulated = subtractive_start(lowered)
+            if emulated is not None:
+                options.append(("subtractive reset emulated", emulated))
+        return options
 
     def init(self, lowered: Lowered) -> Params:
         """Per layer: ``w`` (and ``w_rec``) over ``w_scale``, ``threshold`` over its value,
@@ -145,6 +165,83 @@ class LoihiAdapter:
             layers.append(dataclasses.replace(layer, **changes))
         program = dataclasses.replace(lowered.program, layers=layers)
         return dataclasses.replace(lowered, program=program)
+
+
+def subtractive_start(lowered: Lowered) -> Lowered | None:
+    """``lowered`` with every layer in the subtractive-reset form (module docstring), or
+    ``None`` where a layer's membrane does not leak (``vDecay == 0``: its relay's current would
+    grow without bound), has delays, or would not arrive in Lava as stored.
+
+    >>> import snnx
+    >>> from snnx.targets.loihi.lower import lower
+    >>> lowered = lower(snnx.read(snnx.example_path("braille")), snnx.Semantics.profile("snntorch-nir"))
+    >>> start = subtractive_start(lowered)
+    >>> [(layer.kind, layer.v_decay) for layer in start.program.layers]
+    [('dense_rec', 4096), ('dense_rec', 4096)]
+    >>> [int(layer.weight_rec[0, 0]) < 0 for layer in start.program.layers]
+    [True, True]
+    """
+    layers = []
+    for layer in lowered.program.layers:
+        if layer.kind == "conv" or layer.v_decay == 0 or layer.delay is not None:
+            return None
+        kept_syn = (DECAY_UNITY - layer.i_decay) / DECAY_UNITY
+        kept_mem = (DECAY_UNITY - layer.v_decay) / DECAY_UNITY
+        gain = 1.0 / max(1.0 - kept_syn, 1.0 / 64)
+        w, w_rec = (np.asarray(m, np.int64) for m in _stored(layer))
+        real = slice(0, layer.size)
+        room = WEIGHT_RANGE[1] / max(
+            np.abs(w[real]).max(initial=1), np.abs(w_rec[real]).max(initial=1)
+        )
+        factor = min(gain, max(room, 1.0))
+        threshold = int(np.clip(round(layer.threshold * factor / gain), 1, MAX_THRESHOLD))
+        if kept_mem * threshold > WEIGHT_RANGE[1]:  # the self weight must fit: shrink all
+            factor *= WEIGHT_RANGE[1] / (kept_mem * threshold)
+            threshold = max(int(WEIGHT_RANGE[1] / kept_mem), 1)
+        w = w.copy()
+        w_rec = w_rec.copy()
+        w[real] = np.clip(np.round(w[real] * factor), *WEIGHT_RANGE)
+        w_rec[real] = np.clip(np.round(w_rec[real] * factor), *WEIGHT_RANGE)
+        self_weight = -round(kept_mem * threshold)
+        for n in range(layer.size):
+            w_rec[n, n] += self_weight
+        shape = layer.shape
+        if not (np.any(w_rec > 0) and np.any(w < 0) and np.any(w > 0)):
+            # a single-sign matrix loses a bit in Lava (`snnx.targets.loihi.weights`): one more
+            # neuron, whose spikes go nowhere, with the missing signs makes both mixed
+            if layer is not lowered.program.layers[-1]:
+                return None
+            w = np.vstack([w, np.zeros((1, w.shape[1]), np.int64)])
+            w[-1, 0] = 1 if not np.any(w > 0) else -1
+            w_rec = np.pad(w_rec, ((0, 1), (0, 1)))
+            w_rec[-1, -1] = 1
+            shape = (layer.neurons + 1,)
+        if not all(
+            np.array_equal(a, b)
+            for a, b in zip(netx_weights.effective_dense_rec(w, w_rec), (w, w_rec), strict=True)
+        ):
+            return None
+        layers.append(
+            dataclasses.replace(
+                layer,
+                kind="dense_rec",
+                shape=shape,
+                weight=w,
+                weight_rec=w_rec,
+                i_decay=layer.v_decay,
+                v_decay=DECAY_UNITY,
+                threshold=threshold,
+            )
+        )
+    program = dataclasses.replace(lowered.program, layers=layers)
+    return dataclasses.replace(lowered, program=program)
+
+
+def _stored(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """``(weight, weight_rec)`` as stored, a zero ``weight_rec`` for a ``dense`` layer."""
+    if layer.weight_rec is not None:
+        return np.asarray(layer.weight), np.asarray(layer.weight_rec)
+    return np.asarray(layer.weight), np.zeros((layer.neurons, layer.neurons), np.int64)
 
 
 def _effective(layer: Layer) -> tuple[np.ndarray, np.ndarray | None]:

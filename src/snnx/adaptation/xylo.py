@@ -7,7 +7,9 @@ float32 (every value an integer below 2^16, so exact) with straight-through roun
     dV  = clamp(-dec(V, dash_mem) + sum I + bias),   V = clamp(V + dV)
     n   = min(floor(V / threshold), 31 (1 for outputs)) where V >= threshold,   V -= n threshold
 
-Weight shifts and biases keep their lowered values. A weight may only
+The neuron update is the exact numerics' own (`snnx.targets.xylo.numerics.neurons`), given the
+straight-through shift and the surrogate-gradient firing rule. Weight shifts and biases keep
+their lowered values. A weight may only
 become non-zero where the lowered program connects the two populations (and, for recurrent
 weights, only where it was non-zero if the block pattern would exceed the chip's fan-out), so
 the adapted program keeps within the chip's projection and fan-out limits; `XyloProgram.check`
@@ -35,6 +37,7 @@ import numpy as np
 from snnx.adaptation.base import Params
 from snnx.adaptation.surrogate import floor_ste, round_ste, spike_count
 from snnx.targets.base import Lowered
+from snnx.targets.xylo import numerics
 from snnx.targets.xylo.program import XyloProgram
 from snnx.targets.xylo.spec import (
     DASH_MAX,
@@ -42,7 +45,6 @@ from snnx.targets.xylo.spec import (
     MAX_INPUT_EVENTS,
     MAX_OUTPUT_SPIKES,
     STATE_MAX,
-    STATE_MIN,
     WEIGHT_MAX,
     WEIGHT_MIN,
 )
@@ -106,10 +108,12 @@ class XyloAdapter:
             # the recurrent path passes no gradient back in time (it would explode: each hidden
             # spike moves a neighbour's current by thousands of units)
             sources = jnp.concatenate([xt, jax.lax.stop_gradient(last)], axis=1)
-            syn = _sat(syn + jnp.einsum("bk,kns->bns", sources, w_src))
-            syn_out = _sat(syn_out + (last @ w_out)[..., None])
-            syn, v, n = _neurons(syn, v, *hidden)
-            syn_out, v_out, n_out = _neurons(syn_out, v_out, *out_consts)
+            syn = numerics.sat(syn + jnp.einsum("bk,kns->bns", sources, w_src))
+            syn_out = numerics.sat(syn_out + (last @ w_out)[..., None])
+            syn, v, n = numerics.neurons(syn, v, *hidden, shift=_dec, events=_events)
+            syn_out, v_out, n_out = numerics.neurons(
+                syn_out, v_out, *out_consts, shift=_dec, events=_events
+            )
             return (syn, v, syn_out, v_out, n), (n, n_out)
 
         _, (h, o) = jax.lax.scan(step, init, x)
@@ -126,30 +130,16 @@ class XyloAdapter:
         return dataclasses.replace(lowered, program=program)
 
 
-def _sat(x: jax.Array) -> jax.Array:
-    return jnp.clip(x, STATE_MIN, STATE_MAX)
-
-
 def _dec(x: jax.Array, dash: jax.Array) -> jax.Array:
     """``x >> dash``, or ``sign(x)`` where that is 0 and ``x != 0`` (straight through)."""
     d = floor_ste(x * 2.0 ** (-dash))
     return jnp.where((jax.lax.stop_gradient(d) == 0) & (x != 0), jnp.sign(x), d)
 
 
-def _neurons(
-    syn: jax.Array,
-    v: jax.Array,
-    dash_syn: jax.Array,
-    dash_mem: jax.Array,
-    threshold: jax.Array,
-    bias: jax.Array,
-    cap: int,
-) -> tuple[jax.Array, jax.Array, jax.Array]:
-    syn = syn - _dec(syn, dash_syn[None])
-    dv = _sat(_sat(-_dec(v, dash_mem[None]) + jnp.sum(syn, axis=-1)) + bias[None])
-    v = _sat(v + dv)
-    n = spike_count(v, threshold[None], cap)
-    return syn, v - jax.lax.stop_gradient(n) * threshold[None], n
+def _events(v: jax.Array, threshold: jax.Array, cap: int) -> tuple[jax.Array, jax.Array]:
+    """`numerics.fire` with the surrogate gradient of `spike_count`."""
+    n = spike_count(v, threshold, cap)
+    return n, v - jax.lax.stop_gradient(n) * threshold
 
 
 def _integers(lowered: Lowered, params: Params) -> dict[str, jax.Array]:

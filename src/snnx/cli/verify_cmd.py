@@ -4,11 +4,16 @@ spike-count correlation, output-class agreement, first divergence), and for anal
 robust the model is to mismatch (``--mismatch N``). Exits with 1 when the output classes agree on
 fewer samples than ``--min-agreement``. A data set of many samples runs ``--batch-size`` at a
 time (a progress bar; each batch split across all devices, and across processes with
-``--coordinator``/``--processes``/``--process-id``, one command per process; process 0 reports)."""
+``--coordinator``/``--processes``/``--process-id``, one command per process; process 0 reports).
+
+Given a directory written by `snnx compile` instead of a .nir file, it verifies the artifact as
+written there (an adapted one included: `snnx.targets.readback`) against ``lowered.nir``'s
+reference; ``--no-artifact`` verifies a fresh lowering of ``lowered.nir`` instead."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from snnx.cli.common import add_semantics_arguments, provenance_lines, resolution_from
@@ -23,8 +28,15 @@ HELP = "verify a target's numerics against the reference simulator"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``snnx verify``."""
-    parser.add_argument("file", help="the .nir file")
+    parser.add_argument("file", help="the .nir file, or a directory `snnx compile` wrote")
     parser.add_argument("--target", required=True, help="target name (see `snnx targets`)")
+    parser.add_argument(
+        "--no-artifact",
+        dest="artifact",
+        action="store_false",
+        help="with a compiled directory: verify a fresh lowering of its lowered.nir, not the "
+        "artifact written there",
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--input",
@@ -82,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from snnx import nirdata
+    from snnx.adaptation.loop import chip_semantics
     from snnx.errors import SnnxError
     from snnx.ir.nirfile import read
     from snnx.ir.shapes import infer_shapes
@@ -89,10 +102,12 @@ def run(args: argparse.Namespace) -> int:
     from snnx.sim.batches import is_main
     from snnx.targets import get_target
     from snnx.targets.base import input_name
+    from snnx.targets.readback import from_directory
     from snnx.verification import verify
 
     start_processes(args)
-    graph = read(args.file)
+    folder = Path(args.file) if Path(args.file).is_dir() else None
+    graph = read(args.file if folder is None else folder / "lowered.nir")
     target = get_target(args.target)
     resolution = resolution_from(graph, args)
     semantics = resolution.semantics
@@ -111,7 +126,12 @@ def run(args: argparse.Namespace) -> int:
         steps, rate = input_statistics(graph, args.steps, args.rate)
         rng = np.random.default_rng(args.seed)
         inputs = (rng.uniform(size=(steps, args.random, *shape)) < rate).astype(np.float32)
-    lowered = target.lower(graph, semantics)
+    if folder is None:
+        lowered = target.lower(graph, semantics)
+    elif args.artifact:
+        lowered = from_directory(folder, target.name, semantics)
+    else:
+        lowered, _ = chip_semantics(graph, target, semantics)
     result = verify(
         graph,
         target,

@@ -75,3 +75,47 @@ def test_adapted_braille_runs_in_lava_as_snnx_says(nir_paper, tmp_path):
     keep = is_decided(ref)
     assert keep.sum() == SAMPLES - figure.undecided
     assert (lava.argmax(-1) == ref.argmax(-1))[keep].mean() == figure.decided_agreement
+
+
+def test_subtractive_start_runs_in_lava_as_snnx_says(nir_paper, tmp_path):
+    """The Loihi adapter's subtractive-reset start (vDecay 4096, a self weight of -k theta per
+    neuron, a spare output neuron that keeps both output matrices mixed-sign), its parameters
+    perturbed as adaptation would move them, written as ``model.net``: real Lava's spikes and
+    states equal snnx's numerics, and the layers stay within netx's exact weight range."""
+    import jax
+    import jax.numpy as jnp
+
+    from snnx.adaptation.loihi import LoihiAdapter, subtractive_start
+
+    graph = snnx.read(nir_paper / "braille_noDelay_bias_zero.nir")
+    lowered, _ = chip_semantics(graph, get_target("loihi"), resolve_semantics(graph, None))
+    start = subtractive_start(lowered)
+    assert start is not None
+    adapter = LoihiAdapter()
+    keys = iter(jax.random.split(jax.random.PRNGKey(2), 64))
+    params = jax.tree_util.tree_map(
+        lambda v: v * (1 + 0.05 * jax.random.normal(next(keys), jnp.shape(v))),
+        adapter.init(start),
+    )
+    program = adapter.apply(start, params).program
+    for layer in program.layers:
+        assert layer.kind == "dense_rec" and layer.v_decay == 4096
+        for m in (layer.weight, layer.weight_rec):
+            assert m.min() >= -256 and m.max() <= 254
+    path = tmp_path / "model.net"
+    artifact.write(program, path)
+    held = (np.random.default_rng(7).uniform(size=(STEPS, 3, 12)) < 0.2).astype("f4")
+    horizon = STEPS + len(program.layers)
+    padded = np.concatenate([held, np.zeros((horizon - STEPS, 3, 12), "f4")])
+    mine = numerics.run(artifact.read(path), padded, full=True)
+    fed = numerics.feed(program, padded)
+    for b in range(3):
+        theirs = lavarun.run(str(path), fed[:, b], probe=True)
+        for layer in program.layers:
+            for key in ("s", "u", "v"):
+                np.testing.assert_array_equal(
+                    theirs[layer.index][key],
+                    mine[layer.name][key][:, b],
+                    err_msg=f"sample {b}, layer {layer.name}, {key}",
+                )
+        assert theirs[program.layers[-1].index]["s"].sum() > 10

@@ -38,6 +38,7 @@ it spike for spike and state for state.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -114,7 +115,7 @@ def fire(v: jax.Array, threshold: jax.Array, cap: int) -> tuple[jax.Array, jax.A
     return n, v - n * threshold
 
 
-def _neurons(
+def neurons(
     syn: jax.Array,
     v: jax.Array,
     dash_syn: jax.Array,
@@ -122,13 +123,24 @@ def _neurons(
     threshold: jax.Array,
     bias: jax.Array,
     cap: int,
+    *,
+    shift: Callable[[jax.Array, jax.Array], jax.Array] = dec,
+    events: Callable[[jax.Array, jax.Array, int], tuple[jax.Array, jax.Array]] = fire,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Steps 2-4 for one population: ``syn (B, N, S)``, ``v (B, N)``, ``dash_syn (N, S)``."""
-    syn = syn - dec(syn, dash_syn[None])
-    dv = sat(wrap16(-dec(v, dash_mem[None])) + jnp.sum(syn, axis=-1))
+    """Steps 2-4 for one population: ``syn (B, N, S)``, ``v (B, N)``, ``dash_syn (N, S)``;
+    ``shift`` and ``events`` are `dec` and `fire` (the adapter, `snnx.adaptation.xylo`, passes
+    their straight-through and surrogate-gradient forms: the one neuron update both use).
+
+    >>> syn, v, n = neurons(jnp.array([[[40]]]), jnp.array([[30]]), jnp.array([[1]]),
+    ...                     jnp.array([2]), jnp.array([25]), jnp.array([0]), 31)
+    >>> syn.tolist(), v.tolist(), n.tolist()  # dv = -dec(30, 2) + 20 = 13, V = 43: 1 event
+    ([[[20]]], [[18]], [[1]])
+    """
+    syn = syn - shift(syn, dash_syn[None])
+    dv = sat(wrap16(-shift(v, dash_mem[None])) + jnp.sum(syn, axis=-1))
     dv = sat(dv + bias[None])
     v = sat(v + dv)
-    n, v = fire(v, threshold[None], cap)
+    n, v = events(v, threshold[None], cap)
     return syn, v, n
 
 
@@ -179,10 +191,10 @@ def _run(p: dict[str, jax.Array], raster: jax.Array, states: bool = False) -> di
         sources = jnp.concatenate([jnp.clip(x, 0, MAX_INPUT_EVENTS), c["spikes"]], axis=1)
         syn = deliver(c["syn"], sources, p["w_src"])
         syn_out = deliver(c["syn_out"], c["spikes"], p["w_out"][..., None])
-        syn, v, n = _neurons(
+        syn, v, n = neurons(
             syn, c["v"], p["dash_syn"], p["dash_mem"], p["threshold"], p["bias"], MAX_HIDDEN_SPIKES
         )
-        syn_out, v_out, n_out_ = _neurons(
+        syn_out, v_out, n_out_ = neurons(
             syn_out,
             c["v_out"],
             p["dash_syn_out"],
