@@ -2,9 +2,10 @@
 to the fixed-pattern mismatch model (`snnx.targets.bss2.mismatch`), not fitting one ideal chip.
 
 No two chips are alike, so adaptation minimises the loss of the common loop
-(`snnx.adaptation.loop`) in expectation over chips: every Adam step draws a fresh chip instance
+(`snnx.adaptation.loop`) in expectation over chips: every step draws a fresh chip instance
 (time constants, per-synapse weights and gains, CADC offsets of threshold, leak and reset, from
-`mismatch.sample` with the adapter's `Spread`) and runs the minibatch on it. The free
+`mismatch.sample` with the adapter's `Spread`) and runs the minibatch on it; the step follows
+each projection's normalised gradient with momentum (`normalized_step`). The free
 parameters are the 6-bit signed weights ``q`` of every projection (straight-through rounding,
 clamped to +-63: the artifact's rows stay within the chip's range; scales, rows and neurons are
 unchanged).
@@ -13,7 +14,8 @@ The chip runs in continuous time (`snnx.targets.bss2.numerics`, exact but not di
 the training forward pass integrates the same current-based LIF equations exactly over
 ``substeps`` sub-steps of each grid step (exponential propagators, an input spike arriving at
 the start of the sub-step holding its offset, a threshold crossing seen at the end of a
-sub-step, reset to ``v_reset``, held for the refractory time, recurrent jumps applied from the
+sub-step, reset to ``v_reset``, held for the refractory time from half a sub-step before the
+end, recurrent jumps applied from the
 next sub-step on) with surrogate spikes: an approximation of the chip, close at these step
 sizes. Candidates are judged on the exact numerics: every ``check`` steps, the mean class
 agreement with the reference on the first calibration samples over ``check_chips`` fixed chip
@@ -44,7 +46,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snnx.adaptation import adam
 from snnx.adaptation.base import Params
 from snnx.adaptation.loop import Adapted, Settings, binned, chip_semantics, reference_counts
 from snnx.adaptation.surrogate import round_ste, spike
@@ -169,7 +170,7 @@ class Bss2Adapter:
     pass."""
 
     batch = 32
-    learning_rate = 0.0005
+    learning_rate = 0.003
 
     def __init__(
         self,
@@ -211,21 +212,34 @@ class Bss2Adapter:
         w_in, w_int = _weights(program, params)
         chip = Chip(*(jnp.asarray(c, jnp.float32) for c in chip))
         w_in = w_in * chip.f_input
-        w_int = w_int * chip.f_internal
+        recurrent = jnp.asarray(_recurrent(program))
+        w_rec = jnp.where(recurrent, w_int * chip.f_internal, 0.0)
+        w_ff = jnp.where(recurrent, 0.0, w_int * chip.f_internal)
         k = self.substeps
         h = net.dt / k
         arrival = np.minimum(np.floor(net.input_offset / h), k - 1).astype(int)
-        a_m = jnp.exp(-h / chip.tau_mem)
-        a_s = jnp.exp(-h / chip.tau_syn)
         slow = jnp.maximum(chip.tau_mem, chip.tau_syn)
-        gap = -h * jnp.abs(1.0 / chip.tau_syn - 1.0 / chip.tau_mem)
-        phi = jnp.where(jnp.abs(gap) < 1e-7, 1.0, jnp.expm1(gap) / jnp.where(gap == 0, 1.0, gap))
-        kernel = (h / chip.tau_mem) * jnp.exp(-h / slow) * phi
+        gap = jnp.abs(1.0 / chip.tau_syn - 1.0 / chip.tau_mem)
         v_inf = chip.v_leak + chip.drive
         span = chip.v_threshold - chip.v_reset
-        hold = jnp.asarray(net.refractory, jnp.float32)
+        # a crossing lies half a sub-step before the end, on average: the hold starts there
+        hold = jnp.asarray(np.maximum(np.asarray(net.refractory) - h / 2, 0.0), jnp.float32)
         batch = x.shape[1]
         n = net.size
+
+        def evolve(v: jax.Array, i: jax.Array, wait: jax.Array) -> tuple[jax.Array, jax.Array]:
+            """``(v, I)`` after one sub-step, the first ``wait`` of it held at reset."""
+            held = jnp.clip(wait, 0.0, h)
+            free = h - held
+            u = (i - chip.drive) * jnp.exp(-held / chip.tau_syn)
+            v = jnp.where(wait > 0, chip.v_reset, v)
+            x_gap = -free * gap
+            phi = jnp.where(
+                jnp.abs(x_gap) < 1e-7, 1.0, jnp.expm1(x_gap) / jnp.where(x_gap == 0, 1.0, x_gap)
+            )
+            kernel = (free / chip.tau_mem) * jnp.exp(-free / slow) * phi
+            v = v_inf + (v - v_inf) * jnp.exp(-free / chip.tau_mem) + u * kernel
+            return v, chip.drive + u * jnp.exp(-free / chip.tau_syn)
 
         def step(carry: tuple, xt: jax.Array) -> tuple[tuple, jax.Array]:
             v, i, wait = carry
@@ -233,16 +247,15 @@ class Bss2Adapter:
             count = jnp.zeros((batch, n))
             for sub in range(k):
                 i = i + jnp.where(jnp.asarray(arrival == sub), jump, 0.0)
-                u = i - chip.drive
-                v_new = v_inf + (v - v_inf) * a_m + u * kernel
-                i = chip.drive + u * a_s
-                v_new = jnp.where(wait > 0, chip.v_reset, v_new)
+                v_new, i = evolve(v, i, wait)
                 wait = wait - h
                 s = spike((v_new - chip.v_reset) / span, jnp.float32(1.0))
                 fired = jax.lax.stop_gradient(s) > 0
                 v = jnp.where(fired, chip.v_reset, v_new)
                 wait = jnp.where(fired, hold, wait)
-                i = i + s @ w_int.T
+                # no gradient back in time through recurrent jumps (it explodes over the
+                # sub-steps); forward projections pass it on
+                i = i + jax.lax.stop_gradient(s) @ w_rec.T + s @ w_ff.T
                 count = count + s
             return (v, i, wait), count
 
@@ -321,7 +334,7 @@ class Bss2Adapter:
         @jax.jit
         def update(params: Params, state: Any, chip: Chip, idx: jax.Array) -> tuple:
             value, grads = jax.value_and_grad(loss_fn)(params, chip, idx)
-            params, state = adam.update(params, grads, state, rate, settings.iterations)
+            params, state = normalized_step(params, grads, state, rate, settings.iterations)
             return params, state, value
 
         rng = np.random.default_rng(settings.seed)
@@ -335,7 +348,7 @@ class Bss2Adapter:
             return float(np.mean(chip_agreement(lowered, adapted, judges, checked, want)))
 
         params = self.init(lowered)
-        state = adam.init(params)
+        state = {"m": jax.tree_util.tree_map(jnp.zeros_like, params), "k": jnp.int32(0)}
         batch = min(settings.batch or self.batch, samples)
         best = (score(params), params)
         history = [(0, best[0], float("nan"))]
@@ -367,6 +380,32 @@ class Bss2Adapter:
         )
 
 
+def normalized_step(
+    params: Params, grads: Params, state: dict[str, Any], rate: float, total: int
+) -> tuple[Params, dict[str, Any]]:
+    """One step of momentum (0.9) along each projection's gradient divided by its norm, the
+    step size ``rate`` decaying along a cosine over ``total`` steps. Not Adam: Adam moves every
+    weight by about the same amount at first, so that thousands of 6-bit weights cross a
+    rounding boundary together; here a weight moves in proportion to its gradient.
+
+    >>> p, s = normalized_step({"w": jnp.zeros(2)}, {"w": jnp.array([3.0, 4.0])},
+    ...                        {"m": {"w": jnp.zeros(2)}, "k": jnp.int32(0)}, 0.1, 10)
+    >>> [round(float(v), 3) for v in p["w"]]
+    [-0.06, -0.08]
+    """
+    unit = jax.tree_util.tree_map(
+        lambda g: (
+            jnp.where(jnp.isfinite(g), g, 0.0)
+            / (jnp.sqrt(jnp.sum(jnp.where(jnp.isfinite(g), g, 0.0) ** 2)) + 1e-12)
+        ),
+        grads,
+    )
+    m = jax.tree_util.tree_map(lambda m, u: 0.9 * m + u, state["m"], unit)
+    size = rate * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(state["k"], total) / max(total, 1)))
+    params = jax.tree_util.tree_map(lambda p, m: p - size * m, params, m)
+    return params, {"m": m, "k": state["k"] + 1}
+
+
 def chip_agreement(
     lowered: Lowered, net: Network, chips: list[Chip], inputs: np.ndarray, want: np.ndarray
 ) -> np.ndarray:
@@ -391,6 +430,15 @@ def _block(program: Program, proj: Any) -> tuple[slice, slice | None]:
     names = {p.name for p in program.populations}
     cols = slice(*program.population(proj.source).neurons) if proj.source in names else None
     return rows, cols
+
+
+def _recurrent(program: Program) -> np.ndarray:
+    """Where the ``(N, N)`` matrix holds projections of a population onto itself."""
+    mask = np.zeros(program.network.w_internal.shape, bool)
+    for pop in program.populations:
+        block = slice(*pop.neurons)
+        mask[block, block] = True
+    return mask
 
 
 def _weights(program: Program, params: Params) -> tuple[jax.Array, jax.Array]:
