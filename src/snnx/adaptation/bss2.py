@@ -170,7 +170,7 @@ class Bss2Adapter:
     pass."""
 
     batch = 32
-    learning_rate = 0.003
+    learning_rate = 0.001
 
     def __init__(
         self,
