@@ -244,7 +244,7 @@ class Bss2Adapter:
         def step(carry: tuple, xt: jax.Array) -> tuple[tuple, jax.Array]:
             v, i, wait = carry
             jump = xt @ w_in.T
-            count = jnp.zeros((batch, n))
+            count = jnp.zeros((batch, n), jnp.float32)
             for sub in range(k):
                 i = i + jnp.where(jnp.asarray(arrival == sub), jump, 0.0)
                 v_new, i = evolve(v, i, wait)
@@ -261,8 +261,8 @@ class Bss2Adapter:
 
         start = (
             jnp.broadcast_to(chip.v_start, (batch, n)),
-            jnp.zeros((batch, n)),
-            jnp.zeros((batch, n)),
+            jnp.zeros((batch, n), jnp.float32),
+            jnp.zeros((batch, n), jnp.float32),
         )
         _, counts = jax.lax.scan(step, start, jnp.asarray(x, jnp.float32))
         return {
