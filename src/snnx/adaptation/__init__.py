@@ -12,8 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from snnx.adaptation.base import Adapter
+from snnx.adaptation.bss2 import Bss2Adapter
 from snnx.adaptation.loihi import LoihiAdapter
 from snnx.adaptation.loop import Adapted, Settings, run_adaptation
+from snnx.adaptation.lynxi import LynxiAdapter
 from snnx.adaptation.xylo import XyloAdapter
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
@@ -26,6 +28,8 @@ ADAPTERS: dict[str, type] = {
     "xylo": XyloAdapter,
     "xylo-audio2": XyloAdapter,
     "xylo-imu": XyloAdapter,
+    "lynxi": LynxiAdapter,
+    "bss2": Bss2Adapter,
 }
 
 
@@ -64,10 +68,21 @@ def adapt(
     """Adapt ``graph`` for ``target`` on ``calibration`` inputs ``(T, B, *shape)``; verify
     before and after on ``held_out`` (`snnx.adaptation.loop.run_adaptation`)."""
     target = get_target(target) if isinstance(target, str) else target
+    adapter = adapter_for(target.name)
+    own_loop = getattr(adapter, "run_adaptation", None)  # an adapter with a loop of its own
+    if own_loop is not None:
+        return own_loop(
+            graph,
+            target,
+            semantics,
+            np.asarray(calibration, np.float32),
+            np.asarray(held_out, np.float32),
+            settings or Settings(),
+        )
     return run_adaptation(
         graph,
         target,
-        adapter_for(target.name),
+        adapter,
         semantics,
         np.asarray(calibration, np.float32),
         np.asarray(held_out, np.float32),

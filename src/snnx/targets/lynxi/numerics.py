@@ -97,8 +97,9 @@ def run(program: Program, inputs: np.ndarray) -> dict[str, np.ndarray]:
     return result
 
 
-def _interpreter(program: Program) -> Callable:
-    """``(tensors, x) -> {layer: (T, B, *shape)}`` for ``program``'s structure."""
+def _interpreter(program: Program, fire: Callable | None = None) -> Callable:
+    """``(tensors, x) -> {layer: (T, B, *shape)}`` for ``program``'s structure; ``fire``
+    replaces the spike comparison (`_fire`: adaptation passes one with a surrogate gradient)."""
     nodes = program.nodes
 
     def forward(tensors: dict, x: jax.Array) -> dict[str, jax.Array]:
@@ -110,7 +111,7 @@ def _interpreter(program: Program) -> Callable:
             if segment.kind == "sequence":
                 step = nodes[segment.steps[0]]
                 y = gather(step, seqs, (steps * batch,))
-                seqs[step.name] = apply(step, tensors[step.name], y).reshape(
+                seqs[step.name] = apply(step, tensors[step.name], y, fire).reshape(
                     (steps, batch, *step.output_shape)
                 )
             else:
@@ -147,9 +148,9 @@ def _interpreter(program: Program) -> Callable:
                 step = nodes[name]
                 x = gather(step, now, (batch,), segment.back_edges, prev)
                 if step.stateful:
-                    new_states[name], now[name] = neuron(step, tensors[name], states[name], x)
+                    new_states[name], now[name] = neuron(step, tensors[name], states[name], x, fire)
                 else:
-                    now[name] = apply(step, tensors[name], x)
+                    now[name] = apply(step, tensors[name], x, fire)
             return (new_states, {s: now[s] for s in carried}), {n: now[n] for n in segment.steps}
 
         states = {n: init(nodes[n], tensors[n], batch) for n in segment.steps if nodes[n].stateful}
@@ -160,7 +161,9 @@ def _interpreter(program: Program) -> Callable:
     return forward
 
 
-def apply(step: Step, t: dict[str, jax.Array], x: jax.Array) -> jax.Array:
+def apply(
+    step: Step, t: dict[str, jax.Array], x: jax.Array, fire: Callable | None = None
+) -> jax.Array:
     """A stateless step on ``x`` ``(N, *input shape)``."""
     a = step.attributes
     if step.op == "dense":
@@ -197,7 +200,7 @@ def apply(step: Step, t: dict[str, jax.Array], x: jax.Array) -> jax.Array:
     if step.op == "scale":
         return _mul(x, t["scale"])
     if step.op == "threshold":
-        return _emit(_fire(x, t["threshold"], a["compare"]), a["amplitude"])
+        return _emit((fire or _fire)(x, t["threshold"], a["compare"]), a["amplitude"])
     raise SnnxError(f"unknown lynxi step op {step.op!r}", node=step.name)
 
 
@@ -212,7 +215,9 @@ def init(step: Step, t: dict[str, jax.Array], batch: int) -> dict[str, jax.Array
     return state
 
 
-def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Array]:
+def neuron(
+    step: Step, t: dict, state: dict, x: jax.Array, fire: Callable | None = None
+) -> tuple[dict, jax.Array]:
     """One time step of a neuron (the module docstring's steps 1-8): ``(new state, output)``."""
     a = step.attributes
     spiking = a["spiking"]
@@ -238,7 +243,7 @@ def neuron(step: Step, t: dict, state: dict, x: jax.Array) -> tuple[dict, jax.Ar
     threshold = t["v_threshold"]
     if a["reset_timing"] == "next-step" and a["reset"] == "subtract":
         w = w - _mul(last, threshold)
-    s = _fire(w, threshold, a["compare"])
+    s = (fire or _fire)(w, threshold, a["compare"])
     count = s
     if a["max_spikes"] != 1:
         extra = jnp.floor(_divide(w, threshold)) - 1
