@@ -1,11 +1,13 @@
 """A recurrent CubaLIF network trained here on Randman (`snnx.datasets.randman`), the float
 reference for the adaptation tiers (Lava, XyloSim) and for ``benchmarks/randman.py``.
 
-``trained(seed)`` builds the Randman task of that seed (5 classes, 16 channels, spikes in the
-first ``WINDOW`` of ``STEPS`` steps), trains a 16-40(recurrent)-5 (16: the inputs Xylo has) CubaLIF network on its
-training samples with snnx's differentiable simulator (surrogate gradients, the output's spike
-counts as logits) and returns the trained graph with its data. The network is trained under
-snnTorch's semantics (reset by subtraction, exact integration), which Loihi cannot express.
+``trained(seed)`` builds the Randman task of that seed (5 classes, 16 channels: the inputs Xylo
+has; manifolds of dimension 2; spikes in the first ``WINDOW`` of ``STEPS`` steps), trains a
+16-40(recurrent)-5 CubaLIF network on its training samples with snnx's differentiable simulator
+(surrogate gradients, the output's spike counts as logits, penalties on silent or saturated
+outputs and on busy hidden neurons) and returns the trained graph with its data, in some 10 s.
+The network is trained under snnTorch's semantics (reset by subtraction, exact integration),
+which Loihi cannot express.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ def data(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def cuba(n: int, tau_mem: float, tau_syn: float) -> Node:
-    """CubaLIF whose discrete form is snnTorch's Synaptic: ``I <- alpha I + W x``,
-    ``v <- beta v + I``."""
+    """CubaLIF scaled as snnTorch's exports are (``r = tau_mem / dt``, ``w_in = tau_syn / dt``,
+    as in the NIR paper's Braille network): a weight of 1 is about one threshold."""
     full = np.full
     return Node(
         "CubaLIF",
