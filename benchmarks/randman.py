@@ -2,6 +2,7 @@
 the float network and test accuracy, before and after adaptation, for several seeds.
 
     PYTHONPATH=src .venv/bin/python benchmarks/randman.py [--seeds 0 1 2 3 4] [--iterations 400]
+        [--targets loihi xylo] [--hidden-ceiling 4]
 
 Per seed (``tests/crosscheck/randman_task.py``): the Randman task of that seed (5 classes, 16
 channels, manifolds of dimension 2, 1024 training and 512 test samples of 64 steps), a 16-40-5
@@ -29,7 +30,14 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=["loihi", "xylo"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     parser.add_argument("--iterations", type=int, default=400)
+    parser.add_argument(
+        "--hidden-ceiling",
+        type=float,
+        default=rt.HIDDEN_CEILING,
+        help="spikes per sample above which training penalises a hidden neuron (1e9: never)",
+    )
     args = parser.parse_args()
+    rt.HIDDEN_CEILING = args.hidden_ceiling
     print(
         "| seed | target | float accuracy | target accuracy before | after | "
         "agreement before | after | undecided | seconds |"
