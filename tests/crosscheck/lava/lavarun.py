@@ -3,8 +3,10 @@
 ``run(path, spikes)`` feeds ``spikes`` ``(T, N_in)`` (the flattened HDF5 input shape, C order) to
 ``lava.lib.dl.netx.hdf5.Network`` under ``Loihi2SimCfg(select_tag="fixed_pt")`` for ``T`` steps
 and returns, per HDF5 layer index, the spikes ``(T, N)`` (row ``t`` = Lava step ``t + 1``) and,
-with ``probe``, the raw 24-bit ``u`` and ``v`` after each step, read by Lava monitors. Lava
-stores images as (W, H, C); both directions are converted here.
+with ``probe``, the raw 24-bit ``u`` and ``v`` after each step, read by Lava monitors. With
+``reset=W``, netx zeroes every neuron's ``u`` and ``v`` at the start of each ``W``-step window
+(its ``reset_interval``), so one run holds many samples, one per window. Lava stores images as
+(W, H, C); both directions are converted here.
 """
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def _from_lava(x: np.ndarray) -> np.ndarray:
     return np.transpose(x, (nd, *range(nd - 1, -1, -1))).reshape(x.shape[-1], -1)
 
 
-def run(path: str, spikes: np.ndarray, *, probe: bool = False) -> dict[int, dict[str, np.ndarray]]:
+def run(
+    path: str, spikes: np.ndarray, *, probe: bool = False, reset: int | None = None
+) -> dict[int, dict[str, np.ndarray]]:
     """Run the network at ``path`` on ``spikes`` ``(T, N_in)``; see the module docstring."""
     import_lava()
     from lava.lib.dl import netx
@@ -81,7 +85,9 @@ def run(path: str, spikes: np.ndarray, *, probe: bool = False) -> dict[int, dict
 
     spikes = np.asarray(spikes)
     steps = spikes.shape[0]
-    net = netx.hdf5.Network(net_config=path)
+    # Lava counts steps from 1: row 0 is step 1, the first of each window when it is 1 mod W
+    windows = {} if reset is None else {"reset_interval": reset, "reset_offset": 1 % reset}
+    net = netx.hdf5.Network(net_config=path, **windows)
     indices = _layer_indices(path)
     assert len(indices) == len(net.layers), (indices, len(net.layers))
     in_shape = tuple(net.layers[0].inp.shape)  # Lava (W, H, C) order
