@@ -34,6 +34,9 @@ from snnx.ir.graph import Graph
 from snnx.ir.node import Node
 from snnx.ir.schema import SPIKING_NEURONS
 
+#: The neuron types Spyx's ``to_nir`` writes (the ones whose ``dt`` it leaves in ``tau (1 - r)``).
+SPYX_SUPPORTED = ("LIF", "CubaLIF")
+
 #: Knobs a framework's exporter leaves out (`snnx.provenance.EXPORTER_LOSSES` has the others).
 LOSSES: dict[str, dict[str, str]] = {
     "spyx": {
@@ -134,7 +137,7 @@ def spyx_export_dt(graph: Graph) -> float | None:
     LIF/CubaLIF neuron, 6 digits), or None where the file is not such an export."""
     found = []
     for _, node in graph.walk():
-        if isinstance(node, Node) and node.type in ("LIF", "CubaLIF"):
+        if isinstance(node, Node) and node.type in SPYX_SUPPORTED:
             tau = node.fields["tau" if node.type == "LIF" else "tau_mem"]
             found.append(
                 np.ravel(np.asarray(tau, np.float64) * (1 - np.asarray(node.r, np.float64)))

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from snnx.dynamics import leaky
 from snnx.importers.requirements import ConversionError
 from snnx.ir.graph import Graph
 from snnx.ir.node import Node
@@ -146,12 +147,14 @@ def lif_fields(tau_mem: Any, tau_syn: Any, bias: Any, threshold: Any, dt: float)
     (2.0, 0.0)
     """
     tau_mem, tau_syn, bias = (np.asarray(v, np.float64) for v in (tau_mem, tau_syn, bias))
+    decay_syn = leaky(tau_syn, 1.0, 0.0, dt, "exact")[0]  # exp(-dt / tau_syn)
+    decay_mem = leaky(tau_mem, 1.0, 0.0, dt, "exact")[0]
     return dict(
         tau_syn=tau_syn.copy(),
         tau_mem=tau_mem.copy(),
         r=tau_mem / dt,
-        w_in=np.exp(-dt / tau_syn) * tau_syn / dt,
-        v_leak=bias / (1.0 - np.exp(-dt / tau_mem)),
+        w_in=decay_syn * tau_syn / dt,
+        v_leak=bias / (1.0 - decay_mem),
         v_threshold=np.asarray(threshold, np.float64).copy(),
     )
 

@@ -401,7 +401,7 @@ class Program:
                 assert op.init is not None  # a stateful op starts from its `init` state
                 arrays, constants = prepared[j]
                 init = lambda a, i=op.init, c=constants, x=ctx: i({**a, **c}, batch, x)  # noqa: E731
-                states[str(j)] = jax.vmap(init)(arrays)
+                states[str(j)] = jax.vmap(init, axis_size=len(run.blocks))(arrays)
         return states
 
     def _step_run(
@@ -428,7 +428,9 @@ class Program:
             return (self._edge(x, block[-1], block[0], (batch,)), x), new
 
         last = jnp.zeros((batch, *self._held_shape(self.plan.shapes[block[-1]].output)), x.dtype)
-        (_, y), new = jax.lax.scan(repeat, (x, last), ([a for a, _ in prepared], states))
+        slabs = ([a for a, _ in prepared], states)
+        # ``length``: a run of parameterless, stateless blocks has nothing to scan over
+        (_, y), new = jax.lax.scan(repeat, (x, last), slabs, length=len(run.blocks))
         return new, y
 
 
