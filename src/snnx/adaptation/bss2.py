@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from snnx.adaptation.base import Params
-from snnx.adaptation.loop import Adapted, Settings, binned, chip_semantics, reference_counts
+from snnx.adaptation.loop import Adapted, Goal, Settings, chip_semantics, reference_counts
 from snnx.adaptation.surrogate import round_ste, spike
 from snnx.errors import SnnxError
 from snnx.ir.graph import Graph
@@ -309,25 +309,11 @@ class Bss2Adapter:
         net = program.network
         vpl = np.concatenate([p.hardware["volts_per_cadc"] for p in program.populations])
         fed = jnp.asarray(self.feed(lowered, calibration))
-        ref = reference_counts(lowered, calibration)
-        ref_binned = {k: binned(jnp.asarray(v), settings.bin) for k, v in ref.items()}
-        out_name = lowered.output.name
-        totals = ref[out_name].sum(0)
-        labels = jnp.asarray(totals.argmax(-1))
-        mask = jnp.asarray(is_decided(totals), jnp.float32)
+        goal = Goal.of(lowered, calibration, settings.bin)
+        out_name = goal.output
 
         def loss_fn(params: Params, chip: Chip, idx: jax.Array) -> jax.Array:
-            spikes = self.forward_on(lowered, params, chip, fed[:, idx])
-            total = jnp.float32(0.0)
-            for name, r in ref_binned.items():
-                c = binned(spikes[name], settings.bin)
-                rb = r[:, idx]
-                err = jnp.sum((c - rb) ** 2) / (jnp.sum(rb**2) + 1.0)
-                total = total + (1.0 if name == out_name else settings.hidden) * err
-            logits = jax.nn.log_softmax(spikes[out_name].sum(0) / settings.tau, axis=-1)
-            ce = -jnp.take_along_axis(logits, labels[idx][:, None], axis=-1)[:, 0]
-            m = mask[idx]
-            return total + settings.gamma * jnp.sum(ce * m) / jnp.maximum(jnp.sum(m), 1.0)
+            return goal.loss(self.forward_on(lowered, params, chip, fed[:, idx]), idx, settings)
 
         rate = settings.learning_rate or self.learning_rate
 
@@ -341,7 +327,7 @@ class Bss2Adapter:
         check_rng = np.random.default_rng([settings.seed, 1])
         judges = [sampled_chip(net, self.spread, check_rng, vpl) for _ in range(self.check_chips)]
         checked = calibration[:, : min(settings.check_samples, self.check_samples)]
-        want = ref[out_name][:, : checked.shape[1]].sum(0)
+        want = goal.counts[out_name][:, : checked.shape[1]].sum(0)
 
         def score(params: Params) -> float:
             adapted = self.apply(lowered, params).program.network

@@ -196,6 +196,47 @@ def binned(counts: jax.Array, size: int) -> jax.Array:
     return padded.reshape(bins, size, *counts.shape[1:]).sum(1)
 
 
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    """What adaptation matches on calibration inputs: the reference's counts per target layer
+    (``counts``, and summed in bins of ``bin`` steps), the output layer's class per sample
+    (``labels``) and which samples decide one (``decided``, 1.0 or 0.0)."""
+
+    counts: dict[str, np.ndarray]
+    binned: dict[str, jax.Array]
+    output: str
+    labels: jax.Array
+    decided: jax.Array
+
+    @classmethod
+    def of(cls, lowered: Lowered, calibration: np.ndarray, bin: int) -> Goal:
+        """The goal of ``lowered``'s reference on ``calibration`` ``(T, B, *shape)``."""
+        counts = reference_counts(lowered, calibration)
+        output = lowered.output.name
+        totals = counts[output].sum(0)
+        return cls(
+            counts,
+            {k: binned(jnp.asarray(v), bin) for k, v in counts.items()},
+            output,
+            jnp.asarray(totals.argmax(-1)),
+            jnp.asarray(is_decided(totals), jnp.float32),
+        )
+
+    def loss(self, spikes: dict[str, jax.Array], idx: jax.Array, settings: Settings) -> jax.Array:
+        """The loss of the module docstring for the target's ``spikes`` ``(T, b, N)`` per layer,
+        aligned with the reference's steps, on calibration samples ``idx``."""
+        total = jnp.float32(0.0)
+        for name, r in self.binned.items():
+            c = binned(spikes[name], settings.bin)
+            rb = r[:, idx]
+            err = jnp.sum((c - rb) ** 2) / (jnp.sum(rb**2) + 1.0)
+            total = total + (1.0 if name == self.output else settings.hidden) * err
+        logits = jax.nn.log_softmax(spikes[self.output].sum(0) / settings.tau, axis=-1)
+        ce = -jnp.take_along_axis(logits, self.labels[idx][:, None], axis=-1)[:, 0]
+        m = self.decided[idx]
+        return total + settings.gamma * jnp.sum(ce * m) / jnp.maximum(jnp.sum(m), 1.0)
+
+
 def run_adaptation(
     graph: Graph,
     target: Target,
@@ -218,12 +259,8 @@ def run_adaptation(
         [calibration, np.zeros((horizon - steps, *calibration.shape[1:]), calibration.dtype)]
     )
     fed = jnp.asarray(adapter.feed(lowered, padded))
-    ref = reference_counts(lowered, calibration)
-    ref_binned = {k: binned(jnp.asarray(v), settings.bin) for k, v in ref.items()}
-    out_name = lowered.output.name
-    totals = ref[out_name].sum(0)
-    labels = jnp.asarray(totals.argmax(-1))
-    mask = jnp.asarray(is_decided(totals), jnp.float32)
+    goal = Goal.of(lowered, calibration, settings.bin)
+    ref = goal.counts
     latency = {layer.name: layer.latency for layer in lowered.layers}
 
     rng = np.random.default_rng(settings.seed)
@@ -240,19 +277,8 @@ def run_adaptation(
 
         def loss_fn(params: Params, idx: jax.Array, start: Lowered = start) -> jax.Array:
             spikes = adapter.forward(start, params, fed[:, idx])
-            total = jnp.float32(0.0)
-            for name, r in ref_binned.items():
-                lat = latency[name]
-                c = binned(spikes[name][lat : lat + steps], settings.bin)
-                rb = r[:, idx]
-                err = jnp.sum((c - rb) ** 2) / (jnp.sum(rb**2) + 1.0)
-                total = total + (1.0 if name == out_name else settings.hidden) * err
-            lat = latency[out_name]
-            counts = spikes[out_name][lat : lat + steps].sum(0)
-            logits = jax.nn.log_softmax(counts / settings.tau, axis=-1)
-            ce = -jnp.take_along_axis(logits, labels[idx][:, None], axis=-1)[:, 0]
-            m = mask[idx]
-            return total + settings.gamma * jnp.sum(ce * m) / jnp.maximum(jnp.sum(m), 1.0)
+            aligned = {n: spikes[n][latency[n] : latency[n] + steps] for n in goal.binned}
+            return goal.loss(aligned, idx, settings)
 
         found = _fit(
             adapter, start, loss_fn, samples, batch, settings, rng, target, checked, ref_checked
