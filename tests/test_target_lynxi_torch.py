@@ -7,7 +7,6 @@ dimensions)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,16 +38,8 @@ def torch_layers(module, program, x) -> dict[str, np.ndarray]:
     }
 
 
-#: A CPU with native float16 arithmetic (AVX512-FP16) rounds some float16 operations itself, a
-#: few ulps from the other path, and a spike at a tie then flips: bit-identity is a property of
-#: CPUs without it, and is asserted only there (the brief: never on rounding the CPU decides).
-NATIVE_FP16 = Path("/proc/cpuinfo").exists() and "avx512_fp16" in Path("/proc/cpuinfo").read_text()
-
-
 def assert_bit_identical(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
-    if NATIVE_FP16:
-        pytest.skip("float16 rounding is the CPU's here (AVX512-FP16): bit-identity not defined")
     for name in a:
         same = (a[name] == b[name]) | (np.isnan(a[name]) & np.isnan(b[name]))
         assert same.all(), f"layer {name}: {np.count_nonzero(~same)} values differ"

@@ -38,8 +38,6 @@ charges ``v = (1 - 1/tau)(v - v_reset) + x/tau``, without adding ``v_reset`` bac
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -99,17 +97,8 @@ def spikingjelly_lynxi(graph: Graph, x: np.ndarray, dt: float) -> dict[str, np.n
     return recorded
 
 
-#: AVX512-FP16: the CPU rounds some float16 operations itself, a few ulps from the other path,
-#: so bit-identity is asserted only on CPUs without it.
-ROUNDS_NATIVELY = "avx512_fp16" in (
-    Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-)
-
-
 def assert_same_layers(ours: dict, theirs: dict) -> None:
     assert ours.keys() == theirs.keys()
-    if ROUNDS_NATIVELY:
-        pytest.skip("float16 rounding is the CPU's here (AVX512-FP16): bit-identity not defined")
     for name in ours:
         differ = np.count_nonzero(ours[name] != theirs[name])
         assert differ == 0, f"layer {name}: {differ} of {ours[name].size} values differ"

@@ -1,7 +1,7 @@
 """The KA200's float16 arithmetic in JAX: a `Program` run on a batch, bit for bit what the
 TorchScript module (`module.py`) computes.
 
-Every value is float16 and every operation rounds its result to float16 (round to nearest,
+Every value is a float16 value and every operation rounds its result to float16 (round to nearest,
 ties to even), in the order the equations are written, left to right:
 
 - ``dense`` / ``conv``: products of float16 values summed in float32 with the bias (float32
@@ -24,9 +24,14 @@ ties to even), in the order the equations are written, left to right:
   7. floor: ``v = max(v, -v_threshold)`` (``v_min="-threshold"``)
   8. emit ``count`` (or last step's, ``spike_output="next-step"``) times the amplitude.
 
-Non-spiking neurons emit ``w``. Every product is rounded on its own before it is added (`_mul`):
-XLA would otherwise fuse ``a * b + c`` into one multiply-add rounded once, on CPUs with native
-float16 arithmetic (AVX512-FP16). Past a float16 overflow (``inf``, then ``NaN``) XLA and torch
+Non-spiking neurons emit ``w``. The arithmetic runs on float32 values that are always float16
+values, each result rounded to float16 by an explicit conversion (`_round`): for ``+ - * /``
+that is the correctly rounded float16 result, float32 having at least 2 * 11 + 2 = 24 bits.
+Computing in float16 types instead leaves roundings to the CPU: on CPUs with native float16
+arithmetic (AVX512-FP16) XLA's LLVM backend fuses a float16 ``a * b + c`` into one multiply-add
+rounded once, even across an optimization barrier, and first shrinks float32 operations on
+values converted from float16 into float16 ones; float32 inputs, tensors and states (`run` passes
+them so) give it nothing to shrink. Past a float16 overflow (``inf``, then ``NaN``) XLA and torch
 part ways (XLA turns a product with a 0/1 mask into a selection), so `run` warns when a layer holds
 a non-finite value; below it the two agree. The only freedom left is the order of the float32 sums
 inside synapses, which XLA and torch's BLAS choose for themselves: when such a sum is exact in
@@ -81,7 +86,11 @@ def run(program: Program, inputs: np.ndarray) -> dict[str, np.ndarray]:
         if len(_COMPILED) >= _CACHE_SIZE:
             _COMPILED.pop(next(iter(_COMPILED)))
         _COMPILED[key] = jax.jit(_interpreter(program))
-    out = _COMPILED[key](program.tensors(), jnp.asarray(inputs, F16))
+    tensors = {
+        n: {k: np.asarray(v, np.float32) for k, v in t.items()}
+        for n, t in program.tensors().items()
+    }
+    out = _COMPILED[key](tensors, np.asarray(inputs, np.float16).astype(np.float32))
     result = {k: np.asarray(v, np.float32).reshape(steps, batch, -1) for k, v in out.items()}
     for name, values in result.items():
         bad = ~np.isfinite(values)
@@ -104,8 +113,10 @@ def _interpreter(program: Program, fire: Callable | None = None) -> Callable:
 
     def forward(tensors: dict, x: jax.Array) -> dict[str, jax.Array]:
         steps, batch = x.shape[:2]
+        tensors = jax.tree.map(lambda v: jnp.asarray(v, F32), tensors)
+        x = jnp.asarray(x, F32)
         if program.input_amplitude is not None:
-            x = _mul(x, F16(program.input_amplitude))
+            x = _mul(x, _half(program.input_amplitude))
         seqs = {program.input: x}
         for segment in program.schedule:
             if segment.kind == "sequence":
@@ -129,7 +140,7 @@ def _interpreter(program: Program, fire: Callable | None = None) -> Callable:
         for pred in step.inputs:
             value = prev[pred] if prev is not None and (pred, step.name) in back else values[pred]
             value = value.reshape((*lead, *step.input_shape))
-            total = value if total is None else total + value
+            total = value if total is None else _add(total, value)
         assert total is not None  # `Graph.check`: every node but an Input has an edge in
         return total
 
@@ -154,7 +165,7 @@ def _interpreter(program: Program, fire: Callable | None = None) -> Callable:
             return (new_states, {s: now[s] for s in carried}), {n: now[n] for n in segment.steps}
 
         states = {n: init(nodes[n], tensors[n], batch) for n in segment.steps if nodes[n].stateful}
-        zeros = {s: jnp.zeros((batch, *nodes[s].output_shape), F16) for s in carried}
+        zeros = {s: jnp.zeros((batch, *nodes[s].output_shape), F32) for s in carried}
         _, ys = lax.scan(body, (states, zeros), {p: seqs[p] for p in external})
         return ys
 
@@ -170,7 +181,7 @@ def apply(
         y = lax.dot_general(
             x, t["weight"], (((x.ndim - 1,), (1,)), ((), ())), preferred_element_type=F32
         )
-        return (y + t["bias"].astype(F32) if "bias" in t else y).astype(F16)
+        return _round(y + t["bias"] if "bias" in t else y)
     if step.op == "conv":
         ndim = t["weight"].ndim - 2
         spatial = "HW" if ndim == 2 else "H"
@@ -184,17 +195,17 @@ def apply(
             dimension_numbers=(f"NC{spatial}", f"OI{spatial}", f"NC{spatial}"),
             preferred_element_type=F32,
         )
-        return (y + t["bias"].astype(F32).reshape((-1,) + (1,) * ndim)).astype(F16)
+        return _round(y + t["bias"].reshape((-1,) + (1,) * ndim))
     if step.op == "pool":
         y = lax.reduce_window(
-            x.astype(F32),
+            x,
             jnp.zeros((), F32),
             lax.add,
             (1, 1, *a["kernel"]),
             (1, 1, *a["stride"]),
             [(0, 0), (0, 0), *((p, p) for p in a["padding"])],
         )
-        return (_divide(y, a["divisor"]) if a["divisor"] != 1 else y).astype(F16)
+        return _round(_divide(y, a["divisor"]) if a["divisor"] != 1 else y)
     if step.op == "flatten":
         return x.reshape((x.shape[0], *step.output_shape))
     if step.op == "scale":
@@ -209,9 +220,9 @@ def init(step: Step, t: dict[str, jax.Array], batch: int) -> dict[str, jax.Array
     shape = (batch, *step.output_shape)
     state = {"v": jnp.broadcast_to(t["v0"], shape)}
     if step.attributes["kind"] == "cuba":
-        state["i"] = jnp.zeros(shape, F16)
+        state["i"] = jnp.zeros(shape, F32)
     if step.attributes.get("carries_last"):
-        state["last"] = jnp.zeros(shape, F16)
+        state["last"] = jnp.zeros(shape, F32)
     return state
 
 
@@ -224,40 +235,40 @@ def neuron(
     v = state["v"]
     last: Any = state.get("last")  # None where the semantics carries no last output
     if spiking and a["reset_timing"] == "next-step" and a["reset"] == "zero":
-        f = (last > 0).astype(F16)
-        v = _mul(1 - f, v) + _mul(f, t["v_reset"])
+        f = (last > 0).astype(F32)
+        v = _add(_mul(1 - f, v), _mul(f, t["v_reset"]))
     values: dict[str, Any] = {"v": v, "x": x}
     new: dict[str, jax.Array] = {}
     if a["kind"] == "cuba":
-        i_new = _mul(t["As"], state["i"]) + _mul(t["Bs"], x)
+        i_new = _add(_mul(t["As"], state["i"]), _mul(t["Bs"], x))
         values.update(i=state["i"], i_new=i_new)
         new["i"] = i_new
     w: Any = None  # the sum of at least one voltage term (`lower`)
     for coefficient, variable in a["voltage_terms"]:
         term = t[coefficient] if variable is None else _mul(t[coefficient], values[variable])
-        w = term if w is None else w + term
+        w = term if w is None else _add(w, term)
     w = jnp.broadcast_to(w, x.shape)
     if not spiking:
         new["v"] = w
         return new, w
     threshold = t["v_threshold"]
     if a["reset_timing"] == "next-step" and a["reset"] == "subtract":
-        w = w - _mul(last, threshold)
+        w = _round(w - _mul(last, threshold))
     s = (fire or _fire)(w, threshold, a["compare"])
     count = s
     if a["max_spikes"] != 1:
-        extra = jnp.floor(_divide(w, threshold)) - 1
+        extra = _round(jnp.floor(_round(_divide(w, threshold))) - 1)
         extra = (
             jnp.maximum(extra, 0)
             if a["max_spikes"] == 0
             else jnp.clip(extra, 0, a["max_spikes"] - 1)
         )
-        count = _mul(s, 1 + extra)
+        count = _mul(s, _round(1 + extra))
     v = w
     if a["reset_timing"] == "same-step" and a["reset"] == "subtract":
-        v = w - _mul(count, threshold)
+        v = _round(w - _mul(count, threshold))
     elif a["reset_timing"] == "same-step":
-        v = _mul(1 - s, w) + _mul(s, t["v_reset"])
+        v = _add(_mul(1 - s, w), _mul(s, t["v_reset"]))
     if a["v_min"] == "-threshold":
         v = jnp.maximum(v, -threshold)
     new["v"] = v
@@ -274,17 +285,29 @@ def _divide(a: jax.Array, b: Any) -> jax.Array:
     return a / lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, a.dtype), a.shape))
 
 
+def _round(a: jax.Array) -> jax.Array:
+    """``a`` (float32) rounded to the nearest float16 value, kept as float32."""
+    return a.astype(F16).astype(F32)
+
+
 def _mul(a: Any, b: Any) -> jax.Array:
-    """``a * b`` rounded to float16 on its own. XLA contracts a product followed by a sum into one
-    fused multiply-add (rounded once) wherever the CPU has one for the type: on CPUs with native
-    float16 arithmetic (AVX512-FP16) that changed ``A v + B x``; torch rounds the product first.
-    The barrier keeps the product a value of its own, so every CPU rounds it."""
-    return lax.optimization_barrier(a * b)
+    """``a * b`` rounded to float16 (the float32 product of two float16 values is exact)."""
+    return _round(a * b)
+
+
+def _add(a: Any, b: Any) -> jax.Array:
+    """``a + b`` rounded to float16 (rounding to float32 first is innocuous: 24 >= 2 * 11 + 2)."""
+    return _round(a + b)
+
+
+def _half(value: float) -> np.float32:
+    """A constant rounded once to float16."""
+    return np.float32(np.float16(value))
 
 
 def _fire(w: jax.Array, threshold: jax.Array, compare: str) -> jax.Array:
-    return (w >= threshold if compare == ">=" else w > threshold).astype(F16)
+    return (w >= threshold if compare == ">=" else w > threshold).astype(F32)
 
 
 def _emit(spikes: jax.Array, amplitude: float | None) -> jax.Array:
-    return spikes if amplitude is None else _mul(spikes, F16(amplitude))
+    return spikes if amplitude is None else _mul(spikes, _half(amplitude))
